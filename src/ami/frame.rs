@@ -1,0 +1,258 @@
+//! What one AMI message is: its exact wire bytes plus an index of its header lines.
+//!
+//! A message is kept as the single byte buffer it arrived in (one allocation shared with
+//! the read buffer, terminating blank line included) and a small vector of line offsets.
+//! Keys and values are sliced out on demand, so nothing is decoded, copied or lost:
+//! repeated keys (`Output`, `Variable`, `ChanVariable(...)`), header order, non-UTF-8
+//! bytes and values containing `: ` all survive untouched. Lookups are case-insensitive
+//! because Asterisk itself spells the same key differently between events
+//! (`BridgeID` in `Status`, `BridgeId` in `CoreShowChannel`).
+
+use bytes::{Bytes, BytesMut};
+use std::fmt;
+
+/// One message as received (or as it will be sent): exact bytes, indexed lines.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    raw: Bytes,
+    /// Start offset of every header line, plus one final entry: the offset where the
+    /// header lines end (the start of the legacy body or of the terminating blank line).
+    lines: Vec<u32>,
+    /// The raw CLI text of a legacy (`Response: Follows`, Asterisk <= 13) `Command` reply.
+    body: Option<(u32, u32)>,
+}
+
+/// How a message is classified. `Event` is checked before `Response` because
+/// `OriginateResponse` is an event that carries `Response: Success|Failure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Event,
+    Response,
+    /// Neither header: an action (when we build one) or something unexpected.
+    Other,
+}
+
+impl Message {
+    /// Builds a message from wire bytes and the offsets of its header lines.
+    /// `lines` must hold each line start and, last, the end of the header lines.
+    pub(crate) fn from_parts(raw: Bytes, lines: Vec<u32>, body: Option<(u32, u32)>) -> Self {
+        debug_assert!(!lines.is_empty());
+        Message { raw, lines, body }
+    }
+
+    /// Parses one complete message from bytes (lines ended by CRLF or LF, an optional
+    /// terminating blank line). Intended for tests, recordings and building actions;
+    /// the stream decoder in [`crate::ami::codec`] is the incremental version.
+    pub fn parse(bytes: &[u8]) -> Message {
+        let mut lines = Vec::new();
+        let mut pos = 0usize;
+        while pos < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
+            if trim_eol(&bytes[pos..end]).is_empty() {
+                break;
+            }
+            lines.push(pos as u32);
+            pos = end;
+        }
+        lines.push(pos as u32);
+        let mut raw = BytesMut::from(bytes);
+        if pos == bytes.len() {
+            // No terminating blank line: add one so `wire()` is always a whole message.
+            if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                raw.extend_from_slice(b"\r\n");
+            }
+            raw.extend_from_slice(b"\r\n");
+        }
+        Message::from_parts(raw.freeze(), lines, None)
+    }
+
+    /// Builds a message from ordered key/value pairs, written the way Asterisk writes them
+    /// (`Key: Value\r\n`, a blank line at the end).
+    pub fn from_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(headers: &[(K, V)]) -> Message {
+        let mut raw = BytesMut::new();
+        let mut lines = Vec::with_capacity(headers.len() + 1);
+        for (k, v) in headers {
+            lines.push(raw.len() as u32);
+            raw.extend_from_slice(k.as_ref());
+            raw.extend_from_slice(b": ");
+            raw.extend_from_slice(v.as_ref());
+            raw.extend_from_slice(b"\r\n");
+        }
+        lines.push(raw.len() as u32);
+        raw.extend_from_slice(b"\r\n");
+        Message::from_parts(raw.freeze(), lines, None)
+    }
+
+    /// The exact bytes of the message, terminating blank line included.
+    pub fn wire(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// Number of header lines.
+    pub fn len(&self) -> usize {
+        self.lines.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The header line at `index`, without its line end.
+    pub fn line(&self, index: usize) -> &[u8] {
+        let start = self.lines[index] as usize;
+        let end = self.lines[index + 1] as usize;
+        trim_eol(&self.raw[start..end])
+    }
+
+    /// The header at `index` as (key, value). The key is everything before the first
+    /// `:`; the value is the rest with one leading space removed (Asterisk's
+    /// `Output:     text` keeps its meaningful indentation). A line without a colon is
+    /// returned whole as the key with an empty value.
+    pub fn header(&self, index: usize) -> (&[u8], &[u8]) {
+        split_header(self.line(index))
+    }
+
+    /// Every header in order, repeated keys included.
+    pub fn headers(&self) -> impl DoubleEndedIterator<Item = (&[u8], &[u8])> + ExactSizeIterator + '_ {
+        (0..self.len()).map(move |i| self.header(i))
+    }
+
+    /// The first value of `key` (case-insensitive), as Asterisk's own lookup does.
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        let key = key.as_bytes();
+        (0..self.len())
+            .map(|i| self.header(i))
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    }
+
+    /// The first value of `key` as text, decoded lossily for display.
+    pub fn get_str(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.get(key).map(String::from_utf8_lossy)
+    }
+
+    /// Every value of `key` (case-insensitive), in order.
+    pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let key = key.as_bytes();
+        self.headers()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether `key` is present with `value` (both compared case-insensitively).
+    pub fn is(&self, key: &str, value: &str) -> bool {
+        self.get(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case(value.as_bytes()))
+    }
+
+    pub fn kind(&self) -> Kind {
+        if self.get("Event").is_some() {
+            Kind::Event
+        } else if self.get("Response").is_some() {
+            Kind::Response
+        } else {
+            Kind::Other
+        }
+    }
+
+    /// The event name, if this is an event.
+    pub fn event_name(&self) -> Option<&[u8]> {
+        self.get("Event")
+    }
+
+    pub fn action_id(&self) -> Option<&[u8]> {
+        self.get("ActionID")
+    }
+
+    /// The raw CLI text of a legacy `Response: Follows` command reply.
+    pub fn legacy_body(&self) -> Option<&[u8]> {
+        self.body.map(|(s, e)| &self.raw[s as usize..e as usize])
+    }
+
+    /// Bytes of memory this message holds (wire bytes plus its line index), for the
+    /// bounded queues and rings that keep messages.
+    pub fn footprint(&self) -> usize {
+        self.raw.len() + self.lines.capacity() * 4 + std::mem::size_of::<Self>()
+    }
+}
+
+impl fmt::Debug for Message {
+    /// Shows headers in order, with any secret masked: `Debug` output ends up in logs
+    /// and panic messages, where a secret must never appear.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        let is_login = self.is("Action", "Login");
+        for (k, v) in self.headers() {
+            let key = String::from_utf8_lossy(k);
+            if crate::ami::message::is_secret_key(&key, is_login) {
+                list.entry(&format_args!("{key}: ***"));
+            } else {
+                list.entry(&format_args!("{key}: {}", String::from_utf8_lossy(v)));
+            }
+        }
+        if let Some(body) = self.legacy_body() {
+            list.entry(&format_args!("<body {} bytes>", body.len()));
+        }
+        list.finish()
+    }
+}
+
+/// Removes one line end: `\r\n`, `\n`, or a final `\r`. A second `\n` before it (the
+/// stray LF some PJSIP error messages carry) is removed too, as PROTOCOL §3.4 advises.
+pub(crate) fn trim_eol(line: &[u8]) -> &[u8] {
+    let mut l = line;
+    if let Some(rest) = l.strip_suffix(b"\n") {
+        l = rest;
+    }
+    if let Some(rest) = l.strip_suffix(b"\r") {
+        l = rest;
+    }
+    l
+}
+
+pub(crate) fn split_header(line: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b':', line) {
+        Some(i) => {
+            let value = &line[i + 1..];
+            (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
+        }
+        None => (line, &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_split_at_first_colon_and_keep_extra_spaces() {
+        let m = Message::parse(b"Event: UserEvent\r\nColon: a: b: c\r\nOutput:     indented\r\nNoSpace:tight\r\nEmpty:\r\n\r\n");
+        assert_eq!(m.get("colon"), Some(&b"a: b: c"[..]));
+        assert_eq!(m.get("OUTPUT"), Some(&b"    indented"[..]));
+        assert_eq!(m.get("NoSpace"), Some(&b"tight"[..]));
+        assert_eq!(m.get("Empty"), Some(&b""[..]));
+        assert_eq!(m.kind(), Kind::Event);
+    }
+
+    #[test]
+    fn repeated_keys_are_kept_in_order() {
+        let m = Message::parse(b"Response: Success\r\nOutput: one\r\nOutput: two\r\n\r\n");
+        let all: Vec<_> = m.get_all("output").collect();
+        assert_eq!(all, vec![&b"one"[..], &b"two"[..]]);
+        assert_eq!(m.kind(), Kind::Response);
+    }
+
+    #[test]
+    fn event_is_classified_before_response() {
+        let m = Message::parse(b"Event: OriginateResponse\r\nResponse: Success\r\n\r\n");
+        assert_eq!(m.kind(), Kind::Event);
+    }
+
+    #[test]
+    fn debug_masks_secrets() {
+        let m = Message::from_headers(&[("Action", "Login"), ("Username", "admin"), ("Secret", "amp111")]);
+        let shown = format!("{m:?}");
+        assert!(!shown.contains("amp111"), "{shown}");
+        assert!(shown.contains("Secret: ***"));
+    }
+}

@@ -1,0 +1,1 @@
+//! The command line (clap): amicon [TARGET], send, watch, demo, serve.

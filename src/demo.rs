@@ -1,0 +1,1 @@
+//! A simulated Asterisk 22 PBX speaking AMI, for `amicon demo` and `amicon serve`.

@@ -1,0 +1,1 @@
+//! The filter language shared by watch, the TUI and line mode.

@@ -1,0 +1,14 @@
+//! amicon: an interactive console for the Asterisk Manager Interface.
+
+pub mod ami;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod filter;
+pub mod format;
+pub mod line;
+pub mod secret;
+pub mod session;
+pub mod tui;
+pub mod ui;

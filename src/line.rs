@@ -1,0 +1,1 @@
+//! Line mode: a rustyline console over the same session.

@@ -1,0 +1,1 @@
+//! The terminal: guard, event loop, render throttle.
