@@ -359,7 +359,7 @@ enum Atom {
     Name(Glob),
     Header { key: Glob, op: Op, value: ValueTest },
     LineRegex(Regex),
-    Text(Text),
+    Text(FreeText),
 }
 
 impl Atom {
@@ -383,8 +383,12 @@ impl Atom {
                     || msg.legacy_body().is_some_and(|b| re.is_match(b))
             }
             Atom::Text(text) => {
-                (0..msg.len()).any(|i| text.found_in(msg.line(i)))
-                    || msg.legacy_body().is_some_and(|b| text.found_in(b))
+                let in_headers = if text.within_one_line {
+                    text.regex.is_match(header_block(msg))
+                } else {
+                    (0..msg.len()).any(|i| text.regex.is_match(msg.line(i)))
+                };
+                in_headers || msg.legacy_body().is_some_and(|b| text.regex.is_match(b))
             }
         }
     }
@@ -424,10 +428,52 @@ impl fmt::Display for Atom {
     }
 }
 
+/// Free text: an ASCII case-insensitive substring of some header line.
+#[derive(Clone, Debug)]
+struct FreeText {
+    source: String,
+    /// The text as an escaped literal regex: the regex crate's prefilters find a
+    /// case-insensitive literal in a whole message far faster than a per-line search.
+    regex: Regex,
+    /// Text without CR or LF cannot match across a line end, so the header lines can be
+    /// searched as one block.
+    within_one_line: bool,
+}
+
+impl FreeText {
+    fn new(source: String) -> Result<FreeText, String> {
+        let regex = RegexBuilder::new(&regex::escape(&source))
+            .case_insensitive(true)
+            .unicode(false)
+            .build()
+            .map_err(|e| format!("cannot search for this text: {}", regex_error_text(&e)))?;
+        let within_one_line = !source.contains(['\r', '\n']);
+        Ok(FreeText {
+            source,
+            regex,
+            within_one_line,
+        })
+    }
+}
+
+/// The header lines of `msg` as one slice of its wire bytes (line ends inside).
+fn header_block(msg: &Message) -> &[u8] {
+    let n = msg.len();
+    if n == 0 {
+        return &[];
+    }
+    let wire = msg.wire();
+    let base = wire.as_ptr() as usize;
+    let first = msg.line(0);
+    let last = msg.line(n - 1);
+    let start = first.as_ptr() as usize - base;
+    let end = last.as_ptr() as usize - base + last.len();
+    wire.get(start..end).unwrap_or_default()
+}
+
 /// A case-insensitive substring, found without allocating.
 #[derive(Clone, Debug)]
 struct Text {
-    source: String,
     /// The needle in ASCII lowercase.
     lower: Box<[u8]>,
     /// Whether the needle holds ASCII letters (otherwise a plain byte search does).
@@ -435,14 +481,10 @@ struct Text {
 }
 
 impl Text {
-    fn new(source: String) -> Text {
-        let lower: Box<[u8]> = source.as_bytes().to_ascii_lowercase().into();
+    /// `lower` must be in ASCII lowercase.
+    fn new(lower: Box<[u8]>) -> Text {
         let has_letters = lower.iter().any(u8::is_ascii_alphabetic);
-        Text {
-            source,
-            lower,
-            has_letters,
-        }
+        Text { lower, has_letters }
     }
 
     #[inline]
@@ -548,14 +590,7 @@ impl Glob {
         let matcher = match toks.as_slice() {
             [Tok::Star] => GlobMatcher::Any,
             [Tok::Star, middle @ .., Tok::Star] if literal(middle).is_some() => {
-                let needle = literal(middle).unwrap_or_default();
-                let text = String::from_utf8_lossy(&needle).into_owned();
-                let has_letters = needle.iter().any(u8::is_ascii_alphabetic);
-                GlobMatcher::Contains(Text {
-                    source: text,
-                    lower: needle,
-                    has_letters,
-                })
+                GlobMatcher::Contains(Text::new(literal(middle).unwrap_or_default()))
             }
             [Tok::Star, rest @ ..] if literal(rest).is_some() => {
                 GlobMatcher::Suffix(literal(rest).unwrap_or_default())
@@ -984,7 +1019,9 @@ fn parse_atom(alt: &[Ch], previous: Option<(Glob, Op, Range<usize>)>) -> Result<
         if text.is_empty() {
             return Err((span_of(alt), "empty text: it would match everything".into()));
         }
-        return Ok(Atom::Text(Text::new(text)));
+        return FreeText::new(text)
+            .map(Atom::Text)
+            .map_err(|m| (span_of(alt), m));
     }
     Ok(Atom::Name(Glob::new(glob_parts(alt))))
 }
@@ -1182,6 +1219,20 @@ mod tests {
         assert!(parse("'Name: John'").matches(&newchannel()));
         assert!(!parse("\"Name: Jane\"").matches(&newchannel()));
         assert!(parse("\"97\"").matches(&newchannel()));
+    }
+
+    #[test]
+    fn free_text_may_hold_non_ascii_and_regex_characters() {
+        let m = msg(&[("Event", "UserEvent"), ("Name", "Caf\u{e9} (1+1)")]);
+        assert!(parse("'caf\u{e9} (1+1)'").matches(&m));
+        assert!(
+            !parse("'caf\u{c9}'").matches(&m),
+            "non-ASCII letters compare exactly"
+        );
+        assert!(
+            !parse("'Event: UserEvent Name'").matches(&m),
+            "text never spans two lines"
+        );
     }
 
     #[test]
