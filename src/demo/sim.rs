@@ -1329,10 +1329,15 @@ impl Pbx {
                         outcome,
                     });
                 }
+                // Once a channel exists, Asterisk names it rather than the dialled string.
+                let channel = uid
+                    .as_deref()
+                    .and_then(|u| self.channel_by_uid(u))
+                    .map_or(reply.channel.as_str(), |c| c.name.as_str());
                 let mut w = Writer::event("OriginateResponse", "call,all");
                 w.action_id(reply.action_id.as_deref());
                 w.header("Response", if success { "Success" } else { "Failure" })
-                    .header("Channel", &reply.channel)
+                    .header("Channel", channel)
                     .header("Context", &reply.context)
                     .header("Exten", &reply.exten)
                     .header("Reason", reason.to_string())
