@@ -88,12 +88,20 @@ impl FloodBuffer {
         self.bounds.len() - 1
     }
 
+    /// How many whole events `written` bytes from event `from` hold.
+    fn whole_events(&self, from: usize, written: usize) -> usize {
+        let end = self.bounds[from] + written;
+        self.bounds
+            .partition_point(|&b| b <= end)
+            .saturating_sub(from + 1)
+    }
+
     /// Up to `max` events from event `from`, about [`FLOOD_CHUNK`] bytes at most, without
     /// wrapping: (bytes, count).
     fn chunk(&self, from: usize, max: usize) -> (Bytes, usize) {
         let start = self.bounds[from];
         let mut to = from + 1;
-        let limit = (from + max.max(1)).min(self.events());
+        let limit = from.saturating_add(max.max(1)).min(self.events());
         while to < limit && self.bounds[to + 1] - start <= FLOOD_CHUNK {
             to += 1;
         }
@@ -374,8 +382,26 @@ async fn serve_connection(
                     }
                 };
                 let (bytes, count) = buffer.chunk(flood_at, allowed);
-                if let Err(e) = write(&mut out, &bytes).await {
-                    return End::Error(e);
+                // Written piece by piece so that, if the client goes, the count still
+                // says exactly how many whole events reached the socket.
+                let mut written = 0;
+                while written < bytes.len() {
+                    let result = tokio::time::timeout(WRITE_TIMEOUT, out.write(&bytes[written..])).await;
+                    match result {
+                        Ok(Ok(n)) if n > 0 => written += n,
+                        Ok(Ok(_)) => {
+                            *flood_sent += buffer.whole_events(flood_at, written) as u64;
+                            return End::Closed;
+                        }
+                        Ok(Err(e)) => {
+                            *flood_sent += buffer.whole_events(flood_at, written) as u64;
+                            return End::Error(e);
+                        }
+                        Err(_) => {
+                            *flood_sent += buffer.whole_events(flood_at, written) as u64;
+                            return End::Error(std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading"));
+                        }
+                    }
                 }
                 *flood_sent += count as u64;
                 flood_at = (flood_at + count) % buffer.events();
@@ -427,6 +453,15 @@ mod tests {
         let (bytes, count) = buffer.chunk(0, usize::MAX);
         assert!(count > 1 && bytes.len() <= FLOOD_CHUNK);
         assert!(bytes.starts_with(b"Event: ") && bytes.ends_with(b"\r\n\r\n"));
+        assert_eq!(buffer.whole_events(3, 0), 0);
+        assert_eq!(
+            buffer.whole_events(3, buffer.bounds[5] - buffer.bounds[3]),
+            2
+        );
+        assert_eq!(
+            buffer.whole_events(3, buffer.bounds[5] - buffer.bounds[3] - 1),
+            1
+        );
         let (one, n) = buffer.chunk(5, 1);
         assert_eq!(n, 1);
         assert_eq!(one.windows(4).filter(|w| w == b"\r\n\r\n").count(), 1);

@@ -382,6 +382,15 @@ impl Pbx {
         }
     }
 
+    /// Changes the background call rate (0 stops new calls; calls in progress go on).
+    pub fn set_calls_per_second(&mut self, calls_per_second: f64) {
+        self.calls_per_second = if calls_per_second.is_finite() {
+            calls_per_second.max(0.0)
+        } else {
+            0.0
+        };
+    }
+
     pub fn started(&self) -> Micros {
         self.started
     }
