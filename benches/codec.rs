@@ -12,7 +12,7 @@ use tokio_util::codec::Decoder;
 
 const READ_SIZE: usize = 4096;
 
-fn decode(c: &mut Criterion) {
+fn decode(c: &mut Criterion<common::CpuTime>) {
     let (flood, events) = common::flood(8 << 20);
     let mut group = c.benchmark_group("codec");
     group.throughput(Throughput::Elements(events));

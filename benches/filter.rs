@@ -16,11 +16,11 @@ const FILTERS: &[(&str, &str)] = &[
     ("glob on any *Channel key", "*Channel=*;2"),
     ("negated names", "!VarSet|Newexten"),
     ("free text", "'normal clearing'"),
-    ("line regex", "~^Cause-txt: Normal"),
+    ("line regex", "~'^Cause-txt: Normal'"),
     ("name and header", "Hangup Cause=16"),
 ];
 
-fn refilter(c: &mut Criterion) {
+fn refilter(c: &mut Criterion<common::CpuTime>) {
     let n = std::env::var("AMICON_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::SystemTime;
 
-fn formats(c: &mut Criterion) {
+fn formats(c: &mut Criterion<common::CpuTime>) {
     let stamped: Vec<Stamped> = common::messages(1000)
         .into_iter()
         .map(|message| Stamped {

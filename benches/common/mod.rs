@@ -5,6 +5,7 @@
 
 use amicon::ami::{AmiCodec, Frame, Kind, Message};
 use bytes::BytesMut;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::Criterion;
 use std::time::Duration;
 use tokio_util::codec::Decoder;
@@ -16,8 +17,10 @@ const CAPTURE: &str = concat!(
 
 /// Criterion settings: defaults, or with `AMICON_BENCH_SMOKE` set, a run of a few
 /// seconds per bench file that only proves the benches work (CI smoke mode).
-pub fn config() -> Criterion {
-    let criterion = Criterion::default();
+/// Time is the benchmark thread's CPU time, so figures mean "on one core" even on a
+/// machine shared with builds (wall time there was up to 3x longer).
+pub fn config() -> Criterion<CpuTime> {
+    let criterion = Criterion::default().with_measurement(CpuTime { wall: WallTime });
     if std::env::var_os("AMICON_BENCH_SMOKE").is_some() {
         criterion
             .warm_up_time(Duration::from_millis(100))
@@ -25,6 +28,52 @@ pub fn config() -> Criterion {
             .sample_size(10)
     } else {
         criterion
+    }
+}
+
+/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`), reported like wall time.
+pub struct CpuTime {
+    /// Only lends its duration formatter.
+    wall: WallTime,
+}
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant libc knows.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        thread_cpu_time()
+    }
+
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_time().saturating_sub(start)
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.wall.formatter()
     }
 }
 
