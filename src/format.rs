@@ -572,11 +572,12 @@ pub fn summary(msg: &Message) -> Summary<'_> {
             None => (headers.get("Action").unwrap_or_default(), FALLBACK),
         },
     };
-    let mut shown: Vec<&[u8]> = vec![b"Action", b"Response"];
+    let mut shown: Vec<&[u8]> = Vec::with_capacity(32);
+    shown.extend([&b"Action"[..], b"Response"]);
     if event.is_some() {
         shown.push(b"Event");
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(MAX_FIELDS + 1);
     for field in fields {
         collect(&headers, *field, &mut shown, &mut out);
     }
