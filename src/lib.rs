@@ -9,6 +9,7 @@ pub mod demo;
 pub mod filter;
 pub mod format;
 pub mod line;
+pub mod record;
 pub mod secret;
 pub mod session;
 pub mod tui;
