@@ -114,16 +114,20 @@ Exit codes:
   5  timeout (no answer to Login or to an action)";
 
 const WATCH_AFTER_HELP: &str = "\
-Filter terms (all must match; quote terms that hold spaces or shell characters):
-  Newchannel             event name (case-insensitive)
-  'Queue*'               event name glob (* any run, ? one character)
-  Channel=PJSIP/100-*    header equals (glob); a repeated header matches if any value does
-  'Key!=glob'            header missing or not matching
-  'Key~regex'            header matches a regular expression
-  '!VarSet'              negation of any term
-  'Hangup|Newchannel'    alternatives: either term
-  text                   free text: a term that is none of the above is matched against
-                         the whole message
+Filter: each argument is one term; an event is printed when every term matches.
+  Newchannel  'Queue*'         event name, a glob (* any run, ? one character)
+  Channel=PJSIP/100-*          some value of the header matches the glob
+  '*Channel=PJSIP/100-*'       the key may be a glob too (Channel, DestChannel, ...)
+  'Uniqueid!=1795*'            no value matches (an absent header passes)
+  'Channel~^PJSIP/10[0-9]-'    some value matches the regex (unanchored)
+  'Channel!~regex'             no value matches the regex
+  '~regex'                     the regex matches some `Key: value` line
+  'John Smith'  '\"word\"'       free text: some header line contains it
+  '!VarSet'                    not: negates the whole term
+  'Newchannel|Hangup'          any alternative; Cause=16|17|21 tests one header
+Globs, keys and free text ignore ASCII case; regexes do not (write (?i)). Inside a
+term, quotes or \\ make text literal: CallerIDName=\"John Smith\", Exten=\\*97.
+A bad term is shown with a caret under the bad part (exit 2).
 
 Examples:
   amicon watch admin@pbx 'Queue*' Queue=support

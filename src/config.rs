@@ -7,9 +7,9 @@
 
 use crate::ami::AuthMethod;
 use crate::cli::ConnectArgs;
+use crate::format::{Charset, CharsetError};
 use crate::secret::Secret;
 use crate::session::{Endpoint, SessionConfig};
-use encoding_rs::Encoding;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,10 +42,8 @@ pub enum ConfigError {
     MissingSecret(String),
     #[error("the secret file {} is empty", .0.display())]
     EmptySecretFile(PathBuf),
-    #[error(
-        "unknown charset {0:?} (try utf-8, gbk, gb18030, big5, latin1, windows-1251, shift_jis)"
-    )]
-    UnknownCharset(String),
+    #[error("{0}")]
+    UnknownCharset(#[from] CharsetError),
 }
 
 fn known_profiles(known: &[String]) -> String {
@@ -215,21 +213,13 @@ impl EventsSetting {
     }
 }
 
-/// `filter = "Queue* !VarSet"` (split at whitespace) or `filter = ["Queue*", "text with spaces"]`.
+/// `filter = "Queue* !VarSet"` (a typed filter line, quotes allowed) or
+/// `filter = ["Queue*", "text with spaces"]` (one term per item, like arguments).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum FilterSetting {
     Line(String),
     Terms(Vec<String>),
-}
-
-impl FilterSetting {
-    fn terms(&self) -> Vec<String> {
-        match self {
-            FilterSetting::Line(line) => line.split_whitespace().map(str::to_string).collect(),
-            FilterSetting::Terms(terms) => terms.clone(),
-        }
-    }
 }
 
 /// A loaded config file and where it came from.
@@ -265,9 +255,9 @@ pub struct Resolved {
     /// The profile used, if any.
     pub profile: Option<String>,
     /// How to decode the PBX's bytes for display (raw output stays bytes).
-    pub charset: &'static Encoding,
-    /// The profile's default filter terms (a command line filter replaces them).
-    pub filter: Vec<String>,
+    pub charset: Charset,
+    /// The profile's default filter (a command line filter replaces it).
+    pub filter: Option<FilterSetting>,
     /// Things the user should know (insecure TLS, secret on the command line, a
     /// world-readable secret file), printed on stderr by the caller.
     pub warnings: Vec<String>,
@@ -468,9 +458,8 @@ pub fn resolve_with(
 
     let charset_name = args.charset.clone().or(profile.charset.clone());
     let charset = match &charset_name {
-        Some(name) => Encoding::for_label(name.trim().as_bytes())
-            .ok_or(ConfigError::UnknownCharset(name.clone()))?,
-        None => encoding_rs::UTF_8,
+        Some(name) => Charset::parse(name)?,
+        None => Charset::UTF8,
     };
 
     let mut session = SessionConfig::new(endpoint, user, secret);
@@ -495,11 +484,7 @@ pub fn resolve_with(
         session,
         profile: profile_name,
         charset,
-        filter: profile
-            .filter
-            .as_ref()
-            .map(FilterSetting::terms)
-            .unwrap_or_default(),
+        filter: profile.filter.clone(),
         warnings,
     })
 }
@@ -672,8 +657,8 @@ mod tests {
         assert_eq!(r.session.secret.expose(), "from-file");
         assert_eq!(r.session.auth, AuthMethod::Plain);
         assert_eq!(r.session.events, "call,user");
-        assert_eq!(r.filter, ["Hangup", "!VarSet"]);
-        assert_eq!(r.charset, encoding_rs::GBK);
+        assert_eq!(r.filter, Some(FilterSetting::Line("Hangup !VarSet".into())));
+        assert_eq!(r.charset.name(), "GBK");
         assert_eq!(r.profile.as_deref(), Some("lab"));
     }
 
@@ -716,7 +701,7 @@ mod tests {
         assert_eq!(r.session.username, "root");
         assert_eq!(r.session.auth, AuthMethod::Md5);
         assert_eq!(r.session.events, "off");
-        assert_eq!(r.charset, encoding_rs::WINDOWS_1252);
+        assert_eq!(r.charset.name(), "windows-1252");
         assert!(r.warnings.iter().any(|w| w.contains("process list")));
     }
 
@@ -736,7 +721,13 @@ mod tests {
         );
         assert_eq!(r.session.username, "admin");
         assert_eq!(r.session.events, "off");
-        assert_eq!(r.filter, ["Queue*", "free text"]);
+        assert_eq!(
+            r.filter,
+            Some(FilterSetting::Terms(vec![
+                "Queue*".into(),
+                "free text".into()
+            ]))
+        );
         // An explicit ami:// scheme turns the profile's TLS off.
         let mut a = args("ami://admin@127.0.0.1");
         a.profile = Some("edge".into());

@@ -125,9 +125,9 @@ fn watch_help_documents_the_filter_language() {
     assert_eq!(code(&out), 0);
     let text = stdout(&out);
     for needle in [
-        "Filter terms",
+        "every term matches",
         "Channel=PJSIP/100-*",
-        "Key~regex",
+        "'Channel~^PJSIP/10[0-9]-'",
         "!VarSet",
         "--count",
         "--for",
@@ -614,4 +614,124 @@ fn a_closed_stdout_ends_watch_quietly_with_0() {
         .unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_bad_filter_exits_2_with_a_caret_under_the_bad_term() {
+    // No secret and no server: the filter is checked before anything else.
+    let out = run(amicon().args(["watch", "admin@127.0.0.1", "Hangup", "Channel~PJSIP/("]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    let shown = lines
+        .iter()
+        .position(|l| *l == "Hangup Channel~PJSIP/(")
+        .expect(&err);
+    let caret = lines[shown + 1];
+    assert_eq!(
+        caret.trim_end(),
+        format!("{}{}", " ".repeat(15), "^".repeat(7)),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_default_filter_in_the_profile_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[profiles.lab]\nhost = \"127.0.0.1\"\nuser = \"admin\"\nfilter = \"Cause!=16|17\"\n",
+    )
+    .unwrap();
+    let out = run(amicon()
+        .args(["watch", "lab", "--config"])
+        .arg(&path)
+        .env("AMI_SECRET", "x"));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bad filter in the profile"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn watch_prints_only_the_events_that_match_every_term() {
+    let ami = FakeAmi::start(LoginAnswer::Accept, 30);
+    let out = run(amicon()
+        .args([
+            "watch",
+            &ami.target(),
+            "--count",
+            "2",
+            "UserEvent",
+            "UserEvent=N1?",
+        ])
+        .env("AMI_SECRET", "amp111"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: N10\r\n\r\n\
+         Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: N11\r\n\r\n"
+    );
+}
+
+#[test]
+fn watch_json_prints_one_parseable_object_per_event_with_headers_in_order() {
+    let ami = FakeAmi::start(LoginAnswer::Accept, 3);
+    let out = run(amicon()
+        .args(["watch", &ami.target(), "--json", "--count", "2"])
+        .env("AMI_SECRET", "amp111"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let second: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(second["type"], "event");
+    assert_eq!(second["name"], "UserEvent");
+    assert_eq!(
+        second["headers"],
+        serde_json::json!([
+            ["Event", "UserEvent"],
+            ["Privilege", "user,all"],
+            ["UserEvent", "N0"]
+        ])
+    );
+}
+
+#[test]
+fn watch_line_format_prints_one_line_per_event() {
+    let ami = FakeAmi::start(LoginAnswer::Accept, 3);
+    let out = run(amicon()
+        .args(["watch", &ami.target(), "--format", "line", "--count", "4"])
+        .env("AMI_SECRET", "amp111"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].contains("EV FullyBooted"), "{text}");
+    assert!(
+        lines[3].contains("UserEvent") && lines[3].contains("N2"),
+        "{text}"
+    );
+}
+
+#[test]
+fn send_json_prints_the_response_and_list_items_as_json_lines() {
+    let ami = FakeAmi::start(LoginAnswer::Accept, 0);
+    let out = run(amicon()
+        .args(["send", &ami.target(), "CoreShowChannels", "--json"])
+        .env("AMI_SECRET", "amp111"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let values: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<&str> = values.iter().map(|v| v["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["response", "event", "event"], "{text}");
+    assert_eq!(values[1]["name"], "CoreShowChannel");
+    assert_eq!(values[2]["name"], "CoreShowChannelsComplete");
+    assert!(!text.contains("amp111"));
 }

@@ -69,38 +69,3 @@ pub(crate) async fn wait_for_login(stream: &mut EventStream) -> Result<(), EndRe
 pub(crate) fn is_closed_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
 }
-
-// TEMPORARY shims until `crate::filter` and `crate::format` land on main; replaced by
-// those modules at the next merge. They refuse rather than pretend.
-pub(crate) struct Filter;
-
-impl Filter {
-    pub(crate) fn from_terms(_terms: &[String]) -> Result<Filter, String> {
-        Err("the filter language is not merged into this build yet".into())
-    }
-
-    pub(crate) fn matches(&self, _message: &crate::ami::Message) -> bool {
-        true
-    }
-}
-
-pub(crate) fn json_line(
-    _out: &mut impl Write,
-    _message: &crate::ami::Message,
-    _charset: &'static encoding_rs::Encoding,
-) -> std::io::Result<()> {
-    Err(std::io::Error::other(
-        "JSON output is not merged into this build yet",
-    ))
-}
-
-pub(crate) fn summary_line(
-    _out: &mut impl Write,
-    _at: std::time::SystemTime,
-    _message: &crate::ami::Message,
-    _charset: &'static encoding_rs::Encoding,
-) -> std::io::Result<()> {
-    Err(std::io::Error::other(
-        "one-line output is not merged into this build yet",
-    ))
-}

@@ -7,9 +7,10 @@ use super::{
 };
 use crate::ami::Action;
 use crate::cli::SendArgs;
-use crate::session::{self, ActionError, Reply};
+use crate::format::{self, Charset};
+use crate::session::{self, ActionError, Link, Reply, SessionEvent, Stamped};
 use std::io::{BufWriter, Read, Write};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How long the final `Logoff` may take before we leave anyway.
 const LOGOFF_GRACE: Duration = Duration::from_secs(2);
@@ -88,9 +89,12 @@ fn exit_code_of(error: &ActionError) -> i32 {
     match error {
         ActionError::Invalid(_) | ActionError::DuplicateActionId(_) => EXIT_USAGE,
         ActionError::Timeout(_) => EXIT_TIMEOUT,
-        ActionError::NotConnected | ActionError::ConnectionLost | ActionError::SessionEnded => {
-            EXIT_CANNOT_CONNECT
-        }
+        // `Recorded` only comes from reading a recording back; a live session never
+        // produces it, and treating it as a lost session stops the run safely.
+        ActionError::NotConnected
+        | ActionError::ConnectionLost
+        | ActionError::SessionEnded
+        | ActionError::Recorded(_) => EXIT_CANNOT_CONNECT,
     }
 }
 
@@ -100,14 +104,41 @@ fn write_reply(
     out: &mut impl Write,
     reply: &Reply,
     json: bool,
-    charset: &'static encoding_rs::Encoding,
+    charset: Charset,
 ) -> std::io::Result<()> {
-    for message in reply.messages() {
-        if json {
-            super::json_line(out, message, charset)?;
-        } else {
+    if !json {
+        for message in reply.messages() {
             out.write_all(message.wire())?;
         }
+        return out.flush();
+    }
+    // The same JSON a `watch --json` or a recording shows for these messages.
+    let at = SystemTime::now();
+    let id = || reply.action_id.clone();
+    let entries = std::iter::once((&reply.response, Link::Response { action_id: id() }))
+        .chain(
+            reply
+                .items
+                .iter()
+                .map(|m| (m, Link::ListItem { action_id: id() })),
+        )
+        .chain(
+            reply
+                .complete
+                .iter()
+                .map(|m| (m, Link::ListComplete { action_id: id() })),
+        );
+    for (message, link) in entries {
+        let event = SessionEvent::Received {
+            message: message.clone(),
+            link,
+            internal: false,
+        };
+        writeln!(
+            out,
+            "{}",
+            format::json_line(&Stamped { at, event }, charset)
+        )?;
     }
     out.flush()
 }

@@ -7,10 +7,12 @@
 //! through a large `BufWriter` over a locked stdout and is flushed once per batch, and
 //! the raw path writes each message's wire bytes without allocating.
 
-use super::Filter;
 use super::{is_closed_pipe, warn, EXIT_CANNOT_CONNECT, EXIT_OK, EXIT_USAGE};
 use crate::ami::{Kind, Message};
 use crate::cli::{WatchArgs, WatchFormat};
+use crate::config::FilterSetting;
+use crate::filter::Filter;
+use crate::format::{self, Charset};
 use crate::session::{self, EndReason, SessionEvent, SessionState, Stamped};
 use std::io::{BufWriter, Write};
 use std::time::Duration;
@@ -33,7 +35,7 @@ struct Printer<W: Write> {
     out: W,
     format: WatchFormat,
     filter: Option<Filter>,
-    charset: &'static encoding_rs::Encoding,
+    charset: Charset,
     remaining: Option<u64>,
     logged_in_before: bool,
 }
@@ -113,10 +115,29 @@ impl<W: Write> Printer<W> {
     fn write_event(&mut self, stamped: &Stamped, message: &Message) -> std::io::Result<()> {
         match self.format {
             WatchFormat::Raw => self.out.write_all(message.wire()),
-            WatchFormat::Line => {
-                super::summary_line(&mut self.out, stamped.at, message, self.charset)
-            }
-            WatchFormat::Json => super::json_line(&mut self.out, message, self.charset),
+            WatchFormat::Line => writeln!(self.out, "{}", format::one_line(stamped, self.charset)),
+            WatchFormat::Json => writeln!(self.out, "{}", format::json_line(stamped, self.charset)),
+        }
+    }
+}
+
+/// Compiles a filter; `None` when it has no terms. A bad one is printed with a caret
+/// under the bad part and gives the usage exit code.
+fn compile(setting: FilterSetting) -> Result<Option<Filter>, i32> {
+    let compiled = match &setting {
+        FilterSetting::Terms(terms) => Filter::from_terms(terms),
+        FilterSetting::Line(line) => Filter::parse(line),
+    };
+    match compiled {
+        Ok(filter) if filter.is_empty() => Ok(None),
+        Ok(filter) => Ok(Some(filter)),
+        Err(e) => {
+            let from = match setting {
+                FilterSetting::Terms(_) => "bad filter",
+                FilterSetting::Line(_) => "bad filter in the profile",
+            };
+            warn(format!("{from}:\n{}", e.render()));
+            Err(EXIT_USAGE)
         }
     }
 }
@@ -127,27 +148,27 @@ fn round_to_millis(d: Duration) -> Duration {
 
 /// Runs `amicon watch`; returns the exit code.
 pub async fn run(args: WatchArgs) -> i32 {
+    // A bad filter is reported before anything else (before a secret prompt, say).
+    let cli_filter = match compile(FilterSetting::Terms(args.filter.clone())) {
+        Ok(filter) => filter,
+        Err(code) => return code,
+    };
     let resolved = match super::resolve(&args.connect) {
         Ok(resolved) => resolved,
         Err(code) => return code,
     };
     // Terms on the command line replace the profile's default filter.
-    let terms = if args.filter.is_empty() {
-        resolved.filter.clone()
-    } else {
-        args.filter.clone()
+    let filter = match (cli_filter, resolved.filter.clone()) {
+        (Some(filter), _) => Some(filter),
+        (None, Some(setting)) => match compile(setting) {
+            Ok(filter) => filter,
+            Err(code) => return code,
+        },
+        (None, None) => None,
     };
-    let filter = if terms.is_empty() {
-        None
-    } else {
-        match Filter::from_terms(&terms) {
-            Ok(filter) => Some(filter),
-            Err(e) => {
-                warn(format!("bad filter:\n{e}"));
-                return EXIT_USAGE;
-            }
-        }
-    };
+    if args.count == Some(0) {
+        return EXIT_OK;
+    }
     let mut config = resolved.session;
     config.retry_first_connect = false;
 
@@ -161,10 +182,6 @@ pub async fn run(args: WatchArgs) -> i32 {
         remaining: args.count,
         logged_in_before: false,
     };
-    if args.count == Some(0) {
-        let _ = tokio::time::timeout(LOGOFF_GRACE, handle.logoff()).await;
-        return EXIT_OK;
-    }
     let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
     let mut batch: Vec<Stamped> = Vec::with_capacity(4096);
     let code = loop {
@@ -225,7 +242,7 @@ mod tests {
             out: Vec::new(),
             format: WatchFormat::Raw,
             filter,
-            charset: encoding_rs::UTF_8,
+            charset: Charset::UTF8,
             remaining: count,
             logged_in_before: false,
         }
