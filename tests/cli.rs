@@ -381,6 +381,8 @@ fn serve(socket: TcpStream, login: LoginAnswer, events: usize) -> Vec<String> {
                     text
                 }
             },
+            // Never answered: for timeouts.
+            "noanswer" => String::new(),
             "ping" => format!("Response: Success\r\nActionID: {id}\r\nPing: Pong\r\nTimestamp: 1764000000.000000\r\n\r\n"),
             "originate" => format!("Response: Error\r\nActionID: {id}\r\nMessage: Permission denied\r\n\r\n"),
             "coreshowchannels" => format!(
@@ -734,4 +736,37 @@ fn send_json_prints_the_response_and_list_items_as_json_lines() {
     assert_eq!(values[1]["name"], "CoreShowChannel");
     assert_eq!(values[2]["name"], "CoreShowChannelsComplete");
     assert!(!text.contains("amp111"));
+}
+
+#[test]
+fn an_action_without_an_answer_exits_5_after_the_timeout() {
+    let ami = FakeAmi::start(LoginAnswer::Accept, 0);
+    let out = run(amicon()
+        .args(["send", &ami.target(), "NoAnswer", "--timeout", "1s"])
+        .env("AMI_SECRET", "amp111"));
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(stderr(&out).contains("NoAnswer"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_server_that_never_answers_login_exits_5() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        if let Ok((mut socket, _)) = listener.accept() {
+            let _ = socket.write_all(b"Asterisk Call Manager/9.0.0\r\n");
+            let mut sink = Vec::new();
+            let _ = socket.read_to_end(&mut sink);
+        }
+    });
+    let out = run(amicon()
+        .args([
+            "send",
+            &format!("admin@127.0.0.1:{port}"),
+            "Ping",
+            "--timeout",
+            "1s",
+        ])
+        .env("AMI_SECRET", "x"));
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
 }
