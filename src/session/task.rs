@@ -19,10 +19,12 @@ use futures_util::{FutureExt, StreamExt};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+// tokio's clock (not std's): action and keepalive deadlines then follow a paused test clock.
 use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::codec::{Encoder, FramedRead};
 
 type Commands = mpsc::UnboundedReceiver<Command>;
