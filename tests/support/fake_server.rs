@@ -37,6 +37,12 @@ pub enum Step {
         action: String,
         reply: String,
     },
+    /// Like `Expect`, writing the reply one byte at a time, `gap` apart.
+    ExpectSlowly {
+        action: String,
+        reply: String,
+        gap: Duration,
+    },
     /// Answers every action with `Response: Success` and its ActionID until the client
     /// closes.
     AnswerEverything,
@@ -160,6 +166,9 @@ impl FakeServer {
                 let Ok((tcp, _)) = listener.accept().await else {
                     return;
                 };
+                // Without it, Nagle holds back the bytes of `SendSlowly` for real
+                // milliseconds, during which a paused test clock races ahead.
+                let _ = tcp.set_nodelay(true);
                 let Some(script) = scripts.next() else {
                     drop(tcp);
                     continue;
@@ -248,17 +257,7 @@ impl Conn {
         for step in script {
             let alive = match step {
                 Step::Send(bytes) => stream.write_all(&bytes).await.is_ok(),
-                Step::SendSlowly { bytes, gap } => {
-                    let mut ok = true;
-                    for b in bytes {
-                        if stream.write_all(&[b]).await.is_err() {
-                            ok = false;
-                            break;
-                        }
-                        tokio::time::sleep(gap).await;
-                    }
-                    ok
-                }
+                Step::SendSlowly { bytes, gap } => send_slowly(&mut stream, &bytes, gap).await,
                 Step::Repeat { bytes, times } => {
                     let mut ok = true;
                     for _ in 0..times {
@@ -269,16 +268,22 @@ impl Conn {
                     }
                     ok
                 }
-                Step::Expect { action, reply } => loop {
-                    let Some(msg) = self.next_action(&mut stream).await else {
-                        break false;
-                    };
-                    if msg.is("Action", &action) {
-                        let id = msg.get_str("ActionID").unwrap_or_default().into_owned();
-                        let reply = reply.replace("{id}", &id);
-                        break stream.write_all(reply.as_bytes()).await.is_ok();
-                    }
+                Step::Expect { action, reply } => match self.expect(&mut stream, &action).await {
+                    Some(id) => stream
+                        .write_all(reply.replace("{id}", &id).as_bytes())
+                        .await
+                        .is_ok(),
+                    None => false,
                 },
+                Step::ExpectSlowly { action, reply, gap } => {
+                    match self.expect(&mut stream, &action).await {
+                        Some(id) => {
+                            send_slowly(&mut stream, reply.replace("{id}", &id).as_bytes(), gap)
+                                .await
+                        }
+                        None => false,
+                    }
+                }
                 Step::AnswerEverything => {
                     while let Some(msg) = self.next_action(&mut stream).await {
                         let id = msg.get_str("ActionID").unwrap_or_default().into_owned();
@@ -307,9 +312,35 @@ impl Conn {
                 return (None, Ending::Done);
             }
         }
-        // Script over: keep the connection open (and recorded) until the client leaves.
-        while self.next_action(&mut stream).await.is_some() {}
+        // Script over: keep the connection open (and recorded) until the client leaves,
+        // answering a Logoff the way Asterisk does so logging off takes no grace period.
+        while let Some(msg) = self.next_action(&mut stream).await {
+            if msg.is("Action", "Logoff") {
+                let id = msg.get_str("ActionID").unwrap_or_default().into_owned();
+                let goodbye = format!(
+                    "Response: Goodbye\r\nActionID: {id}\r\nMessage: Thanks for all the fish.\r\n\r\n"
+                );
+                let _ = stream.write_all(goodbye.as_bytes()).await;
+                let _ = stream.shutdown().await;
+                break;
+            }
+        }
         (None, Ending::Done)
+    }
+
+    /// Waits for an action named `action`, skipping (and recording) others; returns its
+    /// ActionID, or `None` at EOF.
+    async fn expect<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        action: &str,
+    ) -> Option<String> {
+        loop {
+            let msg = self.next_action(stream).await?;
+            if msg.is("Action", action) {
+                return Some(msg.get_str("ActionID").unwrap_or_default().into_owned());
+            }
+        }
     }
 
     /// Reads until one whole action (ended by a blank line) arrived; `None` at EOF.
@@ -334,6 +365,16 @@ impl Conn {
             self.pending.extend_from_slice(&buf[..n]);
         }
     }
+}
+
+async fn send_slowly<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8], gap: Duration) -> bool {
+    for b in bytes {
+        if stream.write_all(&[*b]).await.is_err() {
+            return false;
+        }
+        tokio::time::sleep(gap).await;
+    }
+    true
 }
 
 fn find_message_end(bytes: &[u8]) -> Option<usize> {

@@ -128,3 +128,32 @@ pub async fn run_to_end(config: SessionConfig, within: Duration) -> Vec<Stamped>
     drop(handle);
     seen
 }
+
+/// A TLS acceptor presenting `tests/fixtures/tls/{name}.pem` with its key.
+pub fn tls_acceptor(name: &str) -> tokio_rustls::TlsAcceptor {
+    use std::sync::Arc;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let pem = std::fs::read(dir.join(format!("{name}.pem"))).expect("certificate fixture");
+    let key = std::fs::read(dir.join(format!("{name}.key"))).expect("key fixture");
+    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("PEM certificate");
+    let key = rustls_pemfile::private_key(&mut key.as_slice())
+        .expect("PEM key")
+        .expect("a key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("certificate and key match");
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// The path of a TLS fixture.
+pub fn tls_fixture(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(file)
+}
