@@ -358,7 +358,7 @@ impl ValueTest {
 enum Atom {
     Name(Glob),
     Header { key: Glob, op: Op, value: ValueTest },
-    LineRegex(Regex),
+    LineRegex(LineRegex),
     Text(FreeText),
 }
 
@@ -379,8 +379,8 @@ impl Atom {
                 any != op.is_negative()
             }
             Atom::LineRegex(re) => {
-                (0..msg.len()).any(|i| re.is_match(msg.line(i)))
-                    || msg.legacy_body().is_some_and(|b| re.is_match(b))
+                re.matches_headers(msg)
+                    || msg.legacy_body().is_some_and(|b| re.per_line.is_match(b))
             }
             Atom::Text(text) => {
                 let in_headers = if text.within_one_line {
@@ -422,9 +422,53 @@ impl fmt::Display for Atom {
                     ValueTest::Regex(r) => write!(f, "{}", render_regex(r.as_str())),
                 }
             }
-            Atom::LineRegex(r) => write!(f, "~{}", render_regex(r.as_str())),
+            Atom::LineRegex(r) => write!(f, "~{}", render_regex(r.per_line.as_str())),
             Atom::Text(t) => write!(f, "{}", render_text(&t.source)),
         }
+    }
+}
+
+/// `~regex`: the regex matches some header line.
+#[derive(Clone, Debug)]
+struct LineRegex {
+    per_line: Regex,
+    /// The same regex in multi-line CRLF mode, run once over all header lines to reject
+    /// most messages with one search instead of one per line. Only built when that is
+    /// exact: whenever some line matches, the block matches too (see [`LineRegex::new`]).
+    block: Option<Regex>,
+}
+
+impl LineRegex {
+    fn new(per_line: Regex) -> LineRegex {
+        let source = per_line.as_str();
+        // What could match a line but not the same bytes inside the block: `\A`/`\z`
+        // (block edges only), inline flags (could turn multi-line off), and `.`, which in
+        // CRLF mode refuses a lone `\r` that a line may hold. `^`, `$` and `\b` match at
+        // every line edge in the block, as on a line alone.
+        let exact = !source.contains('.')
+            && !source.contains("\\A")
+            && !source.contains("\\z")
+            && !source.contains("(?");
+        let block = exact
+            .then(|| {
+                RegexBuilder::new(source)
+                    .multi_line(true)
+                    .crlf(true)
+                    .size_limit(4 << 20)
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        LineRegex { per_line, block }
+    }
+
+    fn matches_headers(&self, msg: &Message) -> bool {
+        if let Some(block) = &self.block {
+            if !block.is_match(header_block(msg)) {
+                return false;
+            }
+        }
+        (0..msg.len()).any(|i| self.per_line.is_match(msg.line(i)))
     }
 }
 
@@ -962,7 +1006,10 @@ fn parse_atom(alt: &[Ch], previous: Option<(Glob, Op, Range<usize>)>) -> Result<
         let key_is_empty = key_chars.iter().all(|c| c.how == How::QuoteMark);
         if key_is_empty {
             return match op {
-                Op::Re => Ok(Atom::LineRegex(compile_regex(value_chars, op_span)?)),
+                Op::Re => Ok(Atom::LineRegex(LineRegex::new(compile_regex(
+                    value_chars,
+                    op_span,
+                )?))),
                 Op::NotRe if j == 1 => Err((
                     alt[0].at..alt[0].end(),
                     "`!` negates a whole term: put it before the first alternative".into(),
@@ -1110,6 +1157,19 @@ mod tests {
         ])
     }
 
+    fn decode_capture(bytes: &[u8]) -> Vec<Message> {
+        use tokio_util::codec::Decoder;
+        let mut codec = crate::ami::AmiCodec::default();
+        let mut buf = bytes::BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Ok(Some(frame)) = codec.decode_eof(&mut buf) {
+            if let crate::ami::Frame::Message(m) = frame {
+                out.push(m);
+            }
+        }
+        out
+    }
+
     fn parse(s: &str) -> Filter {
         Filter::parse(s).unwrap_or_else(|e| panic!("{}", e.render()))
     }
@@ -1190,6 +1250,55 @@ mod tests {
         // Case-sensitive unless the regex says otherwise.
         assert!(!parse("Channel~pjsip").matches(&newchannel()));
         assert!(parse("Channel~(?i)pjsip").matches(&newchannel()));
+    }
+
+    #[test]
+    fn line_regex_block_search_agrees_with_a_search_per_line() {
+        let mut messages = vec![
+            Message::parse(b"Event: X\r\nA: one\rtwo\r\nB: end\r\r\n\r\n"),
+            Message::parse(b"Event: Y\nA: lf only\nB: x\n\n"),
+            Message::parse(b"Response: Error\r\nMessage: No endpoints found\n\r\n"),
+            newchannel(),
+            hangup(),
+        ];
+        for name in [
+            "originate-local-call-events.txt",
+            "status-eventlist.txt",
+            "escaped-values.txt",
+        ] {
+            let bytes = std::fs::read(format!("tests/fixtures/vectors/{name}")).unwrap();
+            messages.extend(decode_capture(&bytes));
+        }
+        let regexes = [
+            "^A: one",
+            "two$",
+            "one\\rtwo",
+            "^B: end$",
+            "end\\r$",
+            "\\bfound$",
+            "^Message",
+            "^$",
+            "x$",
+            "lf only$",
+            "^Cause-txt: Normal",
+            "[^a]+Hangup",
+            "\\sClearing$",
+            "Local/echo@test-0+7;1$",
+            "^Channel: PJSIP/100-[0-9a-f]+$",
+            "\\Bannel",
+            "Up$|^Event: Hangup$",
+        ];
+        for source in regexes {
+            let re = LineRegex::new(Regex::new(source).unwrap());
+            assert!(re.block.is_some(), "{source} takes the block path");
+            for m in &messages {
+                let per_line = (0..m.len()).any(|i| re.per_line.is_match(m.line(i)));
+                assert_eq!(re.matches_headers(m), per_line, "{source} on {m:?}");
+            }
+        }
+        assert!(LineRegex::new(Regex::new("a.b").unwrap()).block.is_none());
+        assert!(LineRegex::new(Regex::new("\\Aa").unwrap()).block.is_none());
+        assert!(LineRegex::new(Regex::new("(?s)a").unwrap()).block.is_none());
     }
 
     #[test]
