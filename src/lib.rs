@@ -3,12 +3,15 @@
 pub mod ami;
 pub mod app;
 pub mod cli;
+pub mod complete;
 pub mod config;
 pub mod demo;
 pub mod filter;
 pub mod format;
+pub mod history;
 pub mod line;
 pub mod secret;
 pub mod session;
+pub mod templates;
 pub mod tui;
 pub mod ui;
