@@ -603,7 +603,8 @@ pub fn is_background(action_id: &str) -> bool {
     action_id.contains(BACKGROUND_MARK)
 }
 
-fn background_action(handle: &SessionHandle, name: &str) -> Action {
+/// An action whose ActionID marks it as a background request ([`is_background`]).
+pub fn background_action(handle: &SessionHandle, name: &str) -> Action {
     let id = format!("{}{BACKGROUND_MARK}{}", handle.tag(), fastrand::u32(..));
     Action::new(name).with("ActionID", id)
 }
