@@ -117,11 +117,12 @@ fn print_now(text: &str) {
 }
 
 /// Reads the stream until logged in, printing what the view makes of it. `Err` holds
-/// the exit code when the session ended first.
+/// the exit code when the session ended first. `quiet` sends console notes to stderr.
 async fn wait_for_login(
     stream: &mut EventStream,
     view: &mut View,
     catalog: Option<&Mutex<Catalog>>,
+    quiet: bool,
 ) -> Result<(), i32> {
     let mut batch = Vec::new();
     loop {
@@ -145,8 +146,10 @@ async fn wait_for_login(
                     c.observe(message);
                 }
             }
-            if let Some(text) = view.handle(&item) {
-                print_now(&text);
+            match view.handle(&item) {
+                Some(text) if quiet && text.starts_with("-- ") => eprint!("{text}"),
+                Some(text) => print_now(&text),
+                None => {}
             }
         }
         if logged_in {
@@ -192,7 +195,7 @@ async fn interactive(
     let (handle, mut stream) = session::spawn(config);
     let mut view = View::new(options.format, options.charset, filter, options.events);
     let catalog = Arc::new(Mutex::new(Catalog::new()));
-    if let Err(code) = wait_for_login(&mut stream, &mut view, Some(&catalog)).await {
+    if let Err(code) = wait_for_login(&mut stream, &mut view, Some(&catalog), false).await {
         return Ok(code);
     }
     spawn_list_commands(&handle, &catalog);
@@ -365,7 +368,7 @@ async fn piped(
     let events_wanted = filter.is_some();
     let (handle, mut stream) = session::spawn(config);
     let mut view = View::new(options.format, options.charset, filter, events_wanted);
-    if let Err(code) = wait_for_login(&mut stream, &mut view, None).await {
+    if let Err(code) = wait_for_login(&mut stream, &mut view, None, true).await {
         return Ok(code);
     }
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -373,7 +376,14 @@ async fn piped(
     let catalog = Catalog::new();
     let (mut any_error, mut any_invalid) = (false, false);
     loop {
-        let line = lines.next_line().await?;
+        let line = match lines.next_line().await {
+            Ok(line) => line,
+            Err(e) => {
+                eprintln!("amicon: cannot read stdin: {e}");
+                any_invalid = true;
+                None
+            }
+        };
         let at_end = line.is_none();
         let line = line.unwrap_or_default();
         if line.trim_start().starts_with('#') {
@@ -520,8 +530,11 @@ async fn send_and_wait(
                 }
                 _ => {}
             }
-            if let Some(t) = view.handle(&item) {
-                text.push_str(&t);
+            match view.handle(&item) {
+                // Console notes (state changes) are diagnostics: stdout stays pure AMI.
+                Some(t) if t.starts_with("-- ") => eprint!("{t}"),
+                Some(t) => text.push_str(&t),
+                None => {}
             }
         }
         print_now(&text);
