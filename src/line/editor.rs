@@ -418,3 +418,51 @@ fn help_text() -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalled_terminal_loses_counted_lines_instead_of_memory() {
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let printed = Arc::new(Mutex::new(String::new()));
+        let sink = printed.clone();
+        let output = spawn_printer(move |text| {
+            // The first print blocks until the test lets the "terminal" go on.
+            let _ = release_rx.recv();
+            sink.lock().unwrap().push_str(&text);
+        });
+        let line = "x".repeat(1023) + "\n";
+        for _ in 0..(2 * MAX_QUEUED_BYTES / line.len()) {
+            output.print(line.clone());
+        }
+        assert!(output.queued.load(Ordering::Relaxed) <= MAX_QUEUED_BYTES + line.len());
+        let lost = output.lost.load(Ordering::Relaxed);
+        assert!(lost > 0);
+        for _ in 0..64 {
+            let _ = release_tx.send(());
+        }
+        drop(release_tx);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while output.queued.load(Ordering::Relaxed) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        output.print("after\n".into());
+        while output.queued.load(Ordering::Relaxed) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let text = printed.lock().unwrap();
+        assert!(text.contains(&format!(
+            "-- {lost} messages not shown: the terminal could not keep up\nafter\n"
+        )));
+    }
+
+    #[test]
+    fn help_lists_every_meta_command() {
+        let help = help_text();
+        for (name, _) in META_COMMANDS {
+            assert!(help.contains(name), "{name}");
+        }
+    }
+}
