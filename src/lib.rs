@@ -10,6 +10,7 @@ pub mod filter;
 pub mod format;
 pub mod history;
 pub mod line;
+pub mod record;
 pub mod secret;
 pub mod session;
 pub mod templates;

@@ -113,7 +113,9 @@ impl Message {
     }
 
     /// Every header in order, repeated keys included.
-    pub fn headers(&self) -> impl DoubleEndedIterator<Item = (&[u8], &[u8])> + ExactSizeIterator + '_ {
+    pub fn headers(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (&[u8], &[u8])> + ExactSizeIterator + '_ {
         (0..self.len()).map(move |i| self.header(i))
     }
 
@@ -250,7 +252,11 @@ mod tests {
 
     #[test]
     fn debug_masks_secrets() {
-        let m = Message::from_headers(&[("Action", "Login"), ("Username", "admin"), ("Secret", "amp111")]);
+        let m = Message::from_headers(&[
+            ("Action", "Login"),
+            ("Username", "admin"),
+            ("Secret", "amp111"),
+        ]);
         let shown = format!("{m:?}");
         assert!(!shown.contains("amp111"), "{shown}");
         assert!(shown.contains("Secret: ***"));
