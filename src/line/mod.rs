@@ -356,7 +356,10 @@ fn failure_code(error: &ActionError) -> i32 {
     match error {
         ActionError::Invalid(_) | ActionError::DuplicateActionId(_) => 2,
         ActionError::Timeout(_) => 5,
-        ActionError::NotConnected | ActionError::ConnectionLost | ActionError::SessionEnded => 3,
+        ActionError::NotConnected
+        | ActionError::ConnectionLost
+        | ActionError::SessionEnded
+        | ActionError::Recorded(_) => 3,
     }
 }
 
