@@ -189,8 +189,9 @@ impl Composer {
         self.warned_missing = false;
     }
 
-    /// Queues the lines of `block` to be offered one by one for editing.
+    /// Replaces the block by the lines of `block`, offered one by one for editing.
     pub fn load(&mut self, block: &str) {
+        self.clear();
         self.pending.extend(
             block
                 .lines()
@@ -384,6 +385,18 @@ mod tests {
         assert_eq!(first, "Action: Ping");
         c.accept(&first, &catalog);
         assert_eq!(c.next_pending().as_deref(), Some("ActionID: x"));
+        assert_eq!(c.accept("", &catalog), Step::Send("Action: Ping".into()));
+    }
+
+    #[test]
+    fn a_template_replaces_the_block_being_typed() {
+        let mut c = Composer::new();
+        let catalog = Catalog::new();
+        c.accept("Action: Originate", &catalog);
+        c.load("Action: Ping");
+        assert_eq!(c.line_count(), 0);
+        let line = c.next_pending().unwrap();
+        c.accept(&line, &catalog);
         assert_eq!(c.accept("", &catalog), Step::Send("Action: Ping".into()));
     }
 

@@ -362,8 +362,9 @@ fn run_editor(setup: EditorSetup, ready: oneshot::Sender<Output>) {
                     Some(t) => {
                         composer.load(&t.block());
                         out.print(note(&format!(
-                            "template {}: Enter accepts each line (edit it first if you like), a blank line sends",
-                            t.name
+                            "template {} ({} lines): Enter accepts each line as shown or edited, then a blank line sends",
+                            t.name,
+                            t.lines().len()
                         )));
                     }
                     None => out.print(note(&format!("no template `{name}`; :template lists them"))),
