@@ -34,6 +34,7 @@ pub use composer::OutputFormat;
 use crate::ami::Action;
 use crate::complete::{self, Catalog};
 use crate::filter::Filter;
+use crate::format::Charset;
 use crate::history::{self, History};
 use crate::session::{
     self, ActionError, EndReason, EventStream, Link, SessionConfig, SessionEvent, SessionHandle,
@@ -58,7 +59,7 @@ const LOGOFF_WAIT: Duration = Duration::from_secs(3);
 #[derive(Clone, Debug)]
 pub struct LineOptions {
     /// How non-UTF-8 bytes in values are decoded for display.
-    pub charset: &'static encoding_rs::Encoding,
+    pub charset: Charset,
     /// The initial event filter (filter language), `None` for every event.
     pub filter: Option<String>,
     pub format: OutputFormat,
@@ -76,7 +77,7 @@ pub struct LineOptions {
 impl Default for LineOptions {
     fn default() -> Self {
         LineOptions {
-            charset: encoding_rs::UTF_8,
+            charset: Charset::UTF8,
             filter: None,
             format: OutputFormat::Raw,
             events: true,

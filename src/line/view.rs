@@ -6,6 +6,7 @@ use super::composer::OutputFormat;
 use crate::ami::Message;
 use crate::complete::is_background;
 use crate::filter::Filter;
+use crate::format::Charset;
 use crate::session::{Link, ServerInfo, SessionEvent, SessionState, Stamped};
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ pub struct Counts {
 pub struct View {
     pub format: OutputFormat,
     /// How non-UTF-8 bytes are decoded for display.
-    pub charset: &'static encoding_rs::Encoding,
+    pub charset: Charset,
     filter: Option<Filter>,
     /// Unsolicited events are printed (`:events on`).
     pub events_shown: bool,
@@ -41,7 +42,7 @@ pub struct View {
 impl View {
     pub fn new(
         format: OutputFormat,
-        charset: &'static encoding_rs::Encoding,
+        charset: Charset,
         filter: Option<Filter>,
         events_shown: bool,
     ) -> Self {
@@ -153,15 +154,8 @@ impl View {
     fn render(&self, item: &Stamped, message: &Message) -> String {
         let mut text = match self.format {
             OutputFormat::Raw => raw_text(message, self.charset),
-            // TEMPORARY until `crate::format` lands on main: refuse rather than pretend.
-            OutputFormat::Line | OutputFormat::Json => {
-                let _ = item;
-                format!(
-                    "{}{}",
-                    note("one-line and JSON output arrive with crate::format; raw:"),
-                    raw_text(message, self.charset)
-                )
-            }
+            OutputFormat::Line => crate::format::one_line(item, self.charset),
+            OutputFormat::Json => crate::format::json_line(item, self.charset),
         };
         if !text.ends_with('\n') {
             text.push('\n');
@@ -228,41 +222,33 @@ impl View {
     }
 }
 
-/// The message as the server wrote it, decoded for the terminal: control characters
-/// other than the line ends become `?` so no escape sequence from the wire reaches the
-/// terminal, and secret values (in actions echoed back) are masked.
-pub fn raw_text(message: &Message, charset: &'static encoding_rs::Encoding) -> String {
+/// The message as the server wrote it ([`crate::format::raw`]), decoded for the
+/// terminal: bytes that are not text show as `\xNN`, control characters other than
+/// tabs become `?` so no escape sequence from the wire reaches the terminal, and secret
+/// values (of actions echoed back) are masked.
+pub fn raw_text(message: &Message, charset: Charset) -> String {
     let is_login = message.is("Action", "Login");
-    let mut out = String::with_capacity(message.wire().len());
-    for (key, value) in message.headers() {
-        let key = charset.decode_without_bom_handling(key).0;
-        if crate::ami::message::is_secret_key(key.trim(), is_login) {
-            out.push_str(&format!("{key}: ***\n"));
-            continue;
+    let wire = crate::format::raw(message);
+    let mut out = String::with_capacity(wire.len());
+    for line in wire.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = charset.decode(line);
+        let secret = text
+            .split_once(':')
+            .is_some_and(|(key, _)| crate::ami::message::is_secret_key(key.trim(), is_login));
+        if secret {
+            out.push_str(text.split_once(':').map_or("", |(k, _)| k));
+            out.push_str(": ***");
+        } else {
+            out.extend(
+                text.chars()
+                    .map(|c| if c.is_control() && c != '\t' { '?' } else { c }),
+            );
         }
-        let value = charset.decode_without_bom_handling(value).0;
-        out.extend(
-            key.chars()
-                .chain(": ".chars())
-                .chain(value.chars())
-                .map(|c| if c.is_control() && c != '\t' { '?' } else { c }),
-        );
         out.push('\n');
     }
-    if let Some(body) = message.legacy_body() {
-        let body = charset.decode_without_bom_handling(body).0;
-        out.extend(body.chars().map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '?'
-            } else {
-                c
-            }
-        }));
-        if !out.ends_with('\n') {
-            out.push('\n');
-        }
-    }
-    out.push('\n');
+    // The wire text ends with CRLF CRLF: splitting leaves one empty piece too many.
+    out.pop();
     out
 }
 
@@ -328,7 +314,7 @@ mod tests {
     fn view(filter: Option<&str>) -> View {
         View::new(
             OutputFormat::Raw,
-            encoding_rs::UTF_8,
+            Charset::UTF8,
             filter.map(|f| Filter::parse(f).unwrap()),
             true,
         )
@@ -441,6 +427,40 @@ mod tests {
         assert!(report.contains("2.0 ms now, 1.5 ms keepalive"), "{report}");
         assert!(report.contains("dropped: 3"), "{report}");
         assert!(report.contains("filter:   Hangup"), "{report}");
+    }
+
+    #[test]
+    fn raw_text_keeps_every_line_and_defuses_escapes() {
+        let m = Message::parse(
+            b"Event: Newchannel\r\nCallerIDName: Zo\xeb \x1b[2J\r\nOutput: a\r\nOutput: b\r\n\r\n",
+        );
+        assert_eq!(
+            raw_text(&m, Charset::UTF8),
+            "Event: Newchannel\nCallerIDName: Zo\\xEB ?[2J\nOutput: a\nOutput: b\n\n"
+        );
+        let latin1 = Charset::parse("latin1").unwrap();
+        assert!(raw_text(&m, latin1).contains("CallerIDName: Zo\u{eb} ?[2J"));
+        let login = Message::from_headers(&[("Action", "Login"), ("Secret", "amp111")]);
+        assert_eq!(
+            raw_text(&login, Charset::UTF8),
+            "Action: Login\nSecret: ***\n\n"
+        );
+    }
+
+    #[test]
+    fn line_and_json_formats_come_from_the_shared_formatter() {
+        let mut v = view(None);
+        v.format = OutputFormat::Line;
+        let line = v.handle(&event("Hangup", "PJSIP/1-1")).unwrap();
+        assert_eq!(line.lines().count(), 1);
+        assert!(
+            line.contains("Hangup") && line.contains("PJSIP/1-1"),
+            "{line}"
+        );
+        v.format = OutputFormat::Json;
+        let json = v.handle(&event("Hangup", "PJSIP/1-1")).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(json.trim_end()).unwrap();
+        assert_eq!(parsed["type"], "event");
     }
 
     #[test]
