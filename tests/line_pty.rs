@@ -76,6 +76,7 @@ struct Console {
     /// Everything written to the terminal, for "was it ever printed" checks.
     transcript: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
 }
 
@@ -115,12 +116,11 @@ impl Console {
             }
         });
         let writer = pty.master.take_writer().unwrap();
-        // The master must outlive the child's use of the terminal.
-        std::mem::forget(pty.master);
         Console {
             parser,
             transcript,
             writer,
+            master: pty.master,
             child,
         }
     }
@@ -161,6 +161,15 @@ impl Console {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Whether the terminal is back in cooked mode (line editing and echo on).
+    fn terminal_is_cooked(&self) -> bool {
+        let termios = format!(
+            "{:?}",
+            self.master.get_termios().expect("termios of the pty")
+        );
+        termios.contains("ICANON") && termios.contains("ECHO")
     }
 
     fn wait_exit(&mut self, limit: Duration) -> u32 {
@@ -356,4 +365,37 @@ fn piped_error_answers_exit_1_and_bad_blocks_exit_2() {
 fn piped_with_a_wrong_secret_exits_4() {
     let (code, _, stderr) = run_piped("admin", "wrong", "Action: Ping\n\n");
     assert_eq!(code, 4, "{stderr}");
+}
+
+#[test]
+#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+fn sigterm_logs_off_and_gives_the_terminal_back_cooked() {
+    let (_, secret) = real_asterisk();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Console::start("admin", &secret, &dir.path().join("history"));
+    c.wait_for("the prompt", Duration::from_secs(15), |c| {
+        c.last_line() == "ami>"
+    });
+    c.type_text("Action: Pi");
+    c.wait_for("the editor in raw mode", Duration::from_secs(5), |c| {
+        !c.terminal_is_cooked()
+    });
+    let pid = c.child.process_id().expect("child pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(
+        c.wait_exit(Duration::from_secs(10)),
+        143,
+        "{}",
+        c.transcript()
+    );
+    assert!(c.terminal_is_cooked(), "the terminal is left raw");
+    assert!(
+        c.transcript().contains("-- terminated: logging off"),
+        "{}",
+        c.transcript()
+    );
 }

@@ -27,6 +27,7 @@
 
 pub mod composer;
 mod editor;
+mod terminal;
 pub mod view;
 
 pub use composer::OutputFormat;
@@ -217,6 +218,8 @@ async fn interactive(
     };
     let status = Arc::new(Mutex::new(view.status_label()));
     let (to_session, mut from_editor) = mpsc::unbounded_channel();
+    // Before the editor thread exists: it switches the terminal to raw mode.
+    let saved_terminal = terminal::SavedTerminal::capture();
     let ready = editor::spawn(EditorSetup {
         catalog: catalog.clone(),
         status: status.clone(),
@@ -235,8 +238,17 @@ async fn interactive(
     let mut batch: Vec<Stamped> = Vec::new();
     let mut stream_open = true;
     let mut ended: Option<EndReason> = None;
+    let terminated = terminal::termination();
+    tokio::pin!(terminated);
     loop {
         tokio::select! {
+            code = &mut terminated => {
+                out.print(note("terminated: logging off"));
+                logoff(&handle).await;
+                out.flush(Duration::from_secs(1)).await;
+                saved_terminal.restore();
+                return Ok(code);
+            }
             open = stream.recv_batch(&mut batch), if stream_open => {
                 stream_open = open;
                 let mut text = String::new();
