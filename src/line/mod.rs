@@ -61,8 +61,9 @@ const LOGOFF_WAIT: Duration = Duration::from_secs(3);
 pub struct LineOptions {
     /// How non-UTF-8 bytes in values are decoded for display.
     pub charset: Charset,
-    /// The initial event filter (filter language), `None` for every event.
-    pub filter: Option<String>,
+    /// The initial event filter (`Filter::parse` of a typed line, or
+    /// `Filter::from_terms` of a profile's terms); `None` for every event.
+    pub filter: Option<Filter>,
     pub format: OutputFormat,
     /// Receive and show events (sent as the login's `Events:` mask). Off keeps the
     /// console quiet for people who only send actions.
@@ -92,15 +93,7 @@ impl Default for LineOptions {
 /// Runs line mode until the user quits (or, with piped input, until it ends); returns
 /// the exit code.
 pub async fn run(mut config: SessionConfig, options: LineOptions) -> Result<i32, BoxError> {
-    let filter = match options
-        .filter
-        .as_deref()
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-    {
-        Some(text) => Some(Filter::parse(text).map_err(|e| e.render())?),
-        None => None,
-    };
+    let filter = options.filter.clone().filter(|f| !f.is_empty());
     if !options.events {
         config.events = "off".into();
     }
