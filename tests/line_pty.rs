@@ -83,6 +83,10 @@ struct Console {
 impl Console {
     fn start(user: &str, secret: &str, history: &std::path::Path) -> Console {
         let (addr, _) = real_asterisk();
+        Console::start_at(&addr, user, secret, history)
+    }
+
+    fn start_at(addr: &str, user: &str, secret: &str, history: &std::path::Path) -> Console {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -427,4 +431,146 @@ fn piped_json_format_prints_one_object_per_message() {
             .any(|o| o["name"] == "CoreShowChannelsComplete"),
         "{stdout}"
     );
+}
+
+/// A stand-in AMI server that accepts any login and, while `flooding` is set, sends
+/// `UserEvent`s at about `per_second`. The real Asterisk is shared, so it is not flooded.
+fn flood_server(per_second: u64) -> (String, Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::BufRead;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let flooding = Arc::new(AtomicBool::new(false));
+    let flag = flooding.clone();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let writer = Arc::new(Mutex::new(stream.try_clone().unwrap()));
+        writer
+            .lock()
+            .unwrap()
+            .write_all(b"Asterisk Call Manager/11.0.0\r\n")
+            .unwrap();
+        let flood_writer = writer.clone();
+        std::thread::spawn(move || {
+            let batch = (per_second / 100).max(1);
+            let mut seq = 0u64;
+            loop {
+                if flag.load(Ordering::Relaxed) {
+                    let mut chunk = String::new();
+                    for _ in 0..batch {
+                        seq += 1;
+                        chunk.push_str(&format!(
+                            "Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: Flood\r\nSeq: {seq}\r\n\r\n"
+                        ));
+                    }
+                    if flood_writer
+                        .lock()
+                        .unwrap()
+                        .write_all(chunk.as_bytes())
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        let mut block: Vec<(String, String)> = Vec::new();
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            if !line.trim().is_empty() {
+                if let Some((k, v)) = line.split_once(':') {
+                    block.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+                continue;
+            }
+            let get = |key: &str| {
+                block
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let (action, id) = (get("action").to_ascii_lowercase(), get("actionid"));
+            let reply = match action.as_str() {
+                "challenge" => {
+                    format!("Response: Success\r\nActionID: {id}\r\nChallenge: 424242\r\n\r\n")
+                }
+                "logoff" => format!("Response: Goodbye\r\nActionID: {id}\r\n\r\n"),
+                _ => format!("Response: Success\r\nActionID: {id}\r\nMessage: ok\r\n\r\n"),
+            };
+            if writer.lock().unwrap().write_all(reply.as_bytes()).is_err() || action == "logoff" {
+                return;
+            }
+            block.clear();
+        }
+    });
+    (addr, flooding)
+}
+
+/// Milliseconds from typing one character to seeing it at the end of the prompt line.
+fn echo_latencies(c: &mut Console, count: usize) -> Vec<f64> {
+    let mut out = Vec::new();
+    for n in 1..=count {
+        let typed = format!("ami> {}", "x".repeat(n));
+        let started = Instant::now();
+        c.type_text("x");
+        // Polled every millisecond: `wait_for`'s 50 ms step would hide the latency.
+        while c.last_line() != typed {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "lost keystroke; screen:\n{}",
+                c.screen()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        out.push(started.elapsed().as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    out
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[test]
+#[ignore = "measurement: prints typing latency under an event flood (no real Asterisk needed)"]
+fn typing_keeps_up_during_an_event_flood() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, flooding) = flood_server(20_000);
+    let mut c = Console::start_at(&addr, "admin", "any", &dir.path().join("history"));
+    c.wait_for("the prompt", Duration::from_secs(15), |c| {
+        c.last_line() == "ami>"
+    });
+    let idle = median(echo_latencies(&mut c, 15));
+    c.type_text("\x03");
+    c.wait_for("a cleared line", Duration::from_secs(5), |c| {
+        c.last_line() == "ami>"
+    });
+
+    flooding.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(500));
+    let printing = median(echo_latencies(&mut c, 15));
+    c.type_text("\x03:filter Nothing\r");
+    std::thread::sleep(Duration::from_millis(500));
+    let filtered = median(echo_latencies(&mut c, 15));
+    flooding.store(false, Ordering::Relaxed);
+    eprintln!(
+        "echo latency, median of 15: idle {idle:.1} ms; 20k events/s printed {printing:.1} ms ({:.1}x); \
+         filtered out {filtered:.1} ms ({:.1}x)",
+        printing / idle,
+        filtered / idle
+    );
+    c.type_text("\x03");
+    c.wait_for("a cleared line", Duration::from_secs(20), |c| {
+        c.last_line() == "ami>"
+    });
+    c.type_text("\x04");
+    let started = Instant::now();
+    let code = c.wait_exit(Duration::from_secs(30));
+    eprintln!("exit {code} after {:?}", started.elapsed());
+    assert_eq!(code, 0);
 }

@@ -33,10 +33,13 @@ pub(super) enum FromEditor {
 }
 
 /// Text waiting for the terminal beyond this is not kept but counted: under an event
-/// flood the session must keep reading even if the terminal cannot keep up.
-const MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
-/// One print call carries at most about this much, so one redraw covers many messages.
-const MAX_PRINT_CHUNK: usize = 256 * 1024;
+/// flood the session must keep reading even if the terminal cannot keep up. Small on
+/// purpose: the editor thread does the printing, so whatever is queued must drain
+/// through the terminal (a slow SSH link, say) before a keystroke is echoed.
+const MAX_QUEUED_BYTES: usize = 256 * 1024;
+/// One print call carries at most about this much, so one redraw covers many messages
+/// and a keystroke waits for at most one chunk.
+const MAX_PRINT_CHUNK: usize = 32 * 1024;
 
 /// The way to the terminal: never blocks, bounded, counts what it had to drop.
 #[derive(Clone, Debug)]
