@@ -87,6 +87,17 @@ impl Console {
     }
 
     fn start_at(addr: &str, user: &str, secret: &str, history: &std::path::Path) -> Console {
+        let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
+        cmd.args(harness_args());
+        cmd.env(HARNESS, "1");
+        cmd.env("AMI_TEST_ADDR", addr);
+        cmd.env("AMICON_TEST_LOGIN", user);
+        cmd.env("AMI_SECRET", secret);
+        cmd.env("AMICON_TEST_HISTORY", history);
+        Console::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: CommandBuilder) -> Console {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -95,13 +106,6 @@ impl Console {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
-        cmd.args(harness_args());
-        cmd.env(HARNESS, "1");
-        cmd.env("AMI_TEST_ADDR", addr);
-        cmd.env("AMICON_TEST_LOGIN", user);
-        cmd.env("AMI_SECRET", secret);
-        cmd.env("AMICON_TEST_HISTORY", history);
         cmd.env("TERM", "xterm-256color");
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
@@ -573,4 +577,40 @@ fn typing_keeps_up_during_an_event_flood() {
     let code = c.wait_exit(Duration::from_secs(30));
     eprintln!("exit {code} after {:?}", started.elapsed());
     assert_eq!(code, 0);
+}
+
+#[test]
+#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+fn the_amicon_binary_runs_line_mode_with_history_in_the_xdg_state_dir() {
+    let (addr, secret) = real_asterisk();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_amicon"));
+    cmd.args(["--line", &format!("admin@{addr}")]);
+    cmd.env("AMI_SECRET", &secret);
+    cmd.env("HOME", home.path());
+    cmd.env("XDG_STATE_HOME", home.path().join("state"));
+    cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
+    let mut c = Console::spawn(cmd);
+    c.wait_for("the prompt", Duration::from_secs(15), |c| {
+        c.last_line() == "ami>"
+    });
+    c.type_text("Ping\r\r");
+    c.wait_for("the Pong", Duration::from_secs(10), |c| {
+        c.screen().contains("Ping: Pong")
+    });
+    c.type_text("\x04");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), 0);
+    let history = home.path().join("state/amicon/history");
+    assert_eq!(
+        std::fs::read_to_string(&history).unwrap(),
+        "# amicon history v1\n\"Action: Ping\"\n"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&history).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
 }

@@ -90,6 +90,43 @@ impl Default for LineOptions {
     }
 }
 
+/// `amicon --line [TARGET]`: resolves the connection as `send` and `watch` do (profile,
+/// environment, flags, secret prompt), takes the profile's filter and charset, and runs
+/// line mode. Returns the exit code.
+pub async fn run_cli(args: &crate::cli::ConnectArgs) -> i32 {
+    let resolved = match crate::cmd::resolve(args) {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
+    let filter = match &resolved.filter {
+        None => Ok(None),
+        Some(crate::config::FilterSetting::Line(text)) => Filter::parse(text).map(Some),
+        Some(crate::config::FilterSetting::Terms(terms)) => Filter::from_terms(terms).map(Some),
+    };
+    let filter = match filter {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("amicon: bad filter in the profile:\n{}", e.render());
+            return 2;
+        }
+    };
+    let options = LineOptions {
+        charset: resolved.charset,
+        filter,
+        ..LineOptions::default()
+    };
+    let mut session = resolved.session;
+    // A console that cannot connect says so and exits, like `send`.
+    session.retry_first_connect = false;
+    match run(session, options).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("amicon: {e}");
+            2
+        }
+    }
+}
+
 /// Runs line mode until the user quits (or, with piped input, until it ends); returns
 /// the exit code.
 pub async fn run(mut config: SessionConfig, options: LineOptions) -> Result<i32, BoxError> {
