@@ -462,6 +462,62 @@ mod tests {
         )));
     }
 
+    fn helper(block: &str) -> (LineHelper, mpsc::UnboundedReceiver<FromEditor>) {
+        let mut catalog = Catalog::new();
+        catalog.learn_list_commands(&crate::ami::Message::from_headers(&[
+            ("Response", "Success"),
+            ("Originate", "Originate a call.  (Priv: originate,all)"),
+            ("Ping", "Keepalive command.  (Priv: <none>)"),
+        ]));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let helper = LineHelper {
+            catalog: Arc::new(Mutex::new(catalog)),
+            block: Arc::new(Mutex::new(block.to_string())),
+            to_session: tx,
+            templates_dir: None,
+        };
+        (helper, rx)
+    }
+
+    impl LineHelper {
+        fn block_replaced(&self, block: &str) -> &Self {
+            *self.block.lock().unwrap() = block.to_string();
+            self
+        }
+    }
+
+    fn complete(helper: &LineHelper, line: &str) -> (usize, Vec<String>) {
+        let history = DefaultHistory::new();
+        let ctx = rustyline::Context::new(&history);
+        let (start, pairs) = helper.complete(line, line.len(), &ctx).unwrap();
+        (start, pairs.into_iter().map(|p| p.replacement).collect())
+    }
+
+    #[test]
+    fn tab_completes_meta_commands_and_template_names() {
+        let (h, _rx) = helper("");
+        assert_eq!(complete(&h, ":fo"), (0, vec![":format".to_string()]));
+        let (start, names) = complete(&h, ":template origi");
+        assert_eq!(start, 10);
+        assert_eq!(names, vec!["originate", "originate-application"]);
+    }
+
+    #[test]
+    fn tab_on_a_parameter_line_asks_for_the_actions_help_once() {
+        let (h, mut rx) = helper("Action: Originate");
+        let (start, names) = complete(&h, "Ac");
+        assert_eq!(
+            (start, names),
+            (0, vec!["ActionID: ".to_string()]),
+            "without help, only ActionID"
+        );
+        assert!(matches!(rx.try_recv(), Ok(FromEditor::NeedHelp(a)) if a == "Originate"));
+        complete(&h, "Ch");
+        assert!(rx.try_recv().is_err(), "the fetch is pending, not repeated");
+        let (_, names) = complete(&h.block_replaced(""), "Action: P");
+        assert_eq!(names, vec!["Ping"]);
+    }
+
     #[test]
     fn help_lists_every_meta_command() {
         let help = help_text();
