@@ -514,7 +514,7 @@ mod tests {
         assert!(matches!(rx.try_recv(), Ok(FromEditor::NeedHelp(a)) if a == "Originate"));
         complete(&h, "Ch");
         assert!(rx.try_recv().is_err(), "the fetch is pending, not repeated");
-        let (_, names) = complete(&h.block_replaced(""), "Action: P");
+        let (_, names) = complete(h.block_replaced(""), "Action: P");
         assert_eq!(names, vec!["Ping"]);
     }
 
