@@ -204,3 +204,46 @@ async fn the_flood_streams_whole_events_and_counts_them() {
     }
     assert!(counted >= 50_000, "counted {counted}");
 }
+
+#[tokio::test]
+async fn after_a_logoff_the_client_has_every_flooded_event_the_server_counted() {
+    let server = demo::start(DemoOptions {
+        calls_per_second: 0.0,
+        flood: Some(FloodRate::Max),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut client = Client::connect(server.local_addr()).await;
+    client.send(b"Action: Login\r\nActionID: l\r\nUsername: demo\r\nSecret: demo\r\nEvents: call\r\n\r\n").await;
+    let mut flooded = 0u64;
+    let mut read = 0u64;
+    while let Some(m) = client.next().await {
+        read += 1;
+        if read == 30_000 {
+            client
+                .send(b"Action: Logoff\r\nActionID: bye\r\n\r\n")
+                .await;
+        }
+        if m.get("Response").is_none() || m.get("Event").is_some() {
+            assert!(
+                m.is("Privilege", "call,all"),
+                "only the classes asked for: {m:?}"
+            );
+            flooded += 1;
+        }
+    }
+    let mut counted = 0;
+    for _ in 0..100 {
+        counted = server.flood_events_sent();
+        if counted > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(flooded > 30_000);
+    assert_eq!(
+        flooded, counted,
+        "events received vs events the server says it sent"
+    );
+}

@@ -62,26 +62,54 @@ struct FloodBuffer {
     bytes: Bytes,
     /// Start of each event, then the end of the last one.
     bounds: Vec<usize>,
+    /// The class of each event.
+    classes: Vec<u32>,
 }
 
 impl FloodBuffer {
     fn build(seed: u64) -> Self {
         let start: Micros = 1_795_000_000_000_000;
         let mut pbx = Pbx::new(seed, 20.0, start);
+        let mut events = Vec::with_capacity(FLOOD_EVENTS + 64);
+        let mut t = start;
+        while events.len() < FLOOD_EVENTS {
+            t += 100_000;
+            events.extend(pbx.advance(t).into_iter().filter(|e| e.class != 0));
+        }
+        Self::from_events(events.iter())
+    }
+
+    fn from_events<'a>(events: impl Iterator<Item = &'a SimEvent>) -> Self {
         let mut bytes = BytesMut::new();
         let mut bounds = vec![0];
-        let mut t = start;
-        while bounds.len() <= FLOOD_EVENTS {
-            t += 100_000;
-            for event in pbx.advance(t).into_iter().filter(|e| e.class != 0) {
-                bytes.extend_from_slice(&event.wire);
-                bounds.push(bytes.len());
-            }
+        let mut classes = Vec::new();
+        for event in events {
+            bytes.extend_from_slice(&event.wire);
+            bounds.push(bytes.len());
+            classes.push(event.class);
         }
         FloodBuffer {
             bytes: bytes.freeze(),
             bounds,
+            classes,
         }
+    }
+
+    /// The events a session with `mask` receives: this buffer when it takes them all,
+    /// else a filtered copy (None when it takes none).
+    fn for_mask(self: &Arc<Self>, mask: u32) -> Option<Arc<Self>> {
+        if self.classes.iter().all(|c| c & mask != 0) {
+            return Some(self.clone());
+        }
+        let kept: Vec<SimEvent> = (0..self.events())
+            .filter(|&i| self.classes[i] & mask != 0)
+            .map(|i| SimEvent {
+                class: self.classes[i],
+                wire: self.bytes.slice(self.bounds[i]..self.bounds[i + 1]),
+                outcome: None,
+            })
+            .collect();
+        (!kept.is_empty()).then(|| Arc::new(Self::from_events(kept.iter())))
     }
 
     fn events(&self) -> usize {
@@ -114,7 +142,7 @@ pub(crate) struct Shared {
     pbx: Mutex<Pbx>,
     users: Users,
     events: broadcast::Sender<Arc<[SimEvent]>>,
-    flood: Option<(FloodRate, FloodBuffer)>,
+    flood: Option<(FloodRate, Arc<FloodBuffer>)>,
     flood_sent: AtomicU64,
     connections: AtomicU64,
     seed: u64,
@@ -134,7 +162,7 @@ impl Shared {
             pbx: Mutex::new(Pbx::new(seed, calls_per_second, now())),
             users,
             events,
-            flood: flood.map(|rate| (rate, FloodBuffer::build(seed))),
+            flood: flood.map(|rate| (rate, Arc::new(FloodBuffer::build(seed)))),
             flood_sent: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             seed,
@@ -289,6 +317,7 @@ async fn serve_connection(
         return End::Error(e);
     }
     let mut flooding = false;
+    let mut flood_buffer: Option<Arc<FloodBuffer>> = None;
     let mut flood_at = 0usize;
     let flood_started = Instant::now();
     let mut batch = BytesMut::new();
@@ -334,7 +363,8 @@ async fn serve_connection(
                             return End::Closed;
                         }
                         Effect::LoggedIn => {
-                            flooding = shared.flood.is_some() && session.event_mask() != 0;
+                            flood_buffer = shared.flood.as_ref().and_then(|(_, b)| b.for_mask(session.event_mask()));
+                            flooding = flood_buffer.is_some();
                             Ok(())
                         }
                         Effect::Publish => {
@@ -373,7 +403,7 @@ async fn serve_connection(
                 Err(broadcast::error::RecvError::Closed) => return End::Closed,
             },
             _ = async { if let Some(d) = flood_delay { tokio::time::sleep(d).await } }, if flooding => {
-                let Some((rate, buffer)) = &shared.flood else { continue };
+                let (Some((rate, _)), Some(buffer)) = (&shared.flood, &flood_buffer) else { continue };
                 let allowed = match rate {
                     FloodRate::Max => usize::MAX,
                     FloodRate::PerSecond(r) => {
