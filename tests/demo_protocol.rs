@@ -468,3 +468,22 @@ async fn garbage_input_never_kills_the_server() {
     let reply = other.action(b"Action: Ping\r\nActionID: x\r\n\r\n").await;
     assert!(reply[0].is("Message", "Permission denied"));
 }
+
+#[tokio::test]
+async fn events_switched_on_later_start_flowing() {
+    let server = quiet_server().await;
+    let mut client = Client::connect(server.local_addr()).await;
+    client.action(b"Action: Login\r\nActionID: l\r\nUsername: admin\r\nSecret: amp111\r\nEvents: off\r\n\r\n").await;
+    let on = client
+        .action(b"Action: Events\r\nActionID: on\r\nEventMask: call\r\n\r\n")
+        .await;
+    assert!(on[0].is("Events", "On"));
+    client
+        .send(b"Action: Originate\r\nActionID: o\r\nChannel: Local/short@test\r\nContext: test\r\nExten: short\r\nAsync: 1\r\n\r\n")
+        .await;
+    let seen = client.until(|m| m.is("Event", "Hangup")).await;
+    assert!(
+        seen.iter().all(|m| !m.is("Event", "Newexten")),
+        "dialplan events stay off"
+    );
+}

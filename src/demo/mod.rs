@@ -88,6 +88,17 @@ impl DemoServer {
         (name, secret)
     }
 
+    /// How the console connects to this server: its address and first user, MD5 login.
+    pub fn session_config(&self) -> crate::session::SessionConfig {
+        let (user, secret) = self.login();
+        let endpoint = crate::session::Endpoint {
+            host: self.addr.ip().to_string(),
+            port: self.addr.port(),
+            tls: false,
+        };
+        crate::session::SessionConfig::new(endpoint, user, secret)
+    }
+
     /// Every user name that may log in.
     pub fn user_names(&self) -> Vec<String> {
         self.shared.users().names().map(str::to_string).collect()

@@ -362,17 +362,18 @@ async fn serve_connection(
                             let _ = out.shutdown().await;
                             return End::Closed;
                         }
-                        Effect::LoggedIn => {
+                        Effect::EventMaskSet => {
                             flood_buffer = shared.flood.as_ref().and_then(|(_, b)| b.for_mask(session.event_mask()));
                             flooding = flood_buffer.is_some();
+                            flood_at = 0;
                             Ok(())
                         }
                         Effect::Publish => {
                             shared.publish();
                             Ok(())
                         }
-                        Effect::AwaitOriginate { call, action_id } => {
-                            match await_originate(&mut events, &session, call, flooding).await {
+                        Effect::AwaitOriginate { call, action_id, limit } => {
+                            match await_originate(&mut events, &session, call, flooding, limit).await {
                                 Ok((success, held)) => {
                                     let mut bytes = BytesMut::from(&Session::originate_reply(action_id.as_deref(), success)[..]);
                                     bytes.extend_from_slice(&held);
@@ -447,10 +448,15 @@ async fn await_originate(
     session: &Session,
     call: u64,
     flooding: bool,
+    limit: Duration,
 ) -> Result<(bool, BytesMut), End> {
     let mut held = BytesMut::new();
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
-        match events.recv().await {
+        let Ok(received) = tokio::time::timeout_at(deadline, events.recv()).await else {
+            return Ok((false, held));
+        };
+        match received {
             Ok(batch) => {
                 let mut outcome = None;
                 for event in batch.iter() {

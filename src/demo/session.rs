@@ -31,8 +31,9 @@ pub enum Effect {
     FailAndClose(Bytes),
     /// Close once everything before is written (Logoff).
     Close,
-    /// Login succeeded: start delivering events (or the flood).
-    LoggedIn,
+    /// Login succeeded or the Events action ran: (re)start delivering events, or the
+    /// flood, for the new mask.
+    EventMaskSet,
     /// The PBX changed: publish its new events now.
     Publish,
     /// A synchronous Originate: answer when the call is up or has failed, and read no
@@ -40,6 +41,8 @@ pub enum Effect {
     AwaitOriginate {
         call: CallId,
         action_id: Option<Vec<u8>>,
+        /// Give up (`Originate failed`) after this long.
+        limit: std::time::Duration,
     },
 }
 
@@ -171,7 +174,7 @@ impl Session {
                     self.mask = parse_mask(mask);
                     let mut w = Writer::response("Success", id, None);
                     w.header("Events", if self.mask != 0 { "On" } else { "Off" });
-                    send(w.finish())
+                    vec![Effect::Send(w.finish()), Effect::EventMaskSet]
                 }
             },
             _ => error(
@@ -242,7 +245,7 @@ impl Session {
             out.push(Effect::Send(w.finish()));
         }
         self.user = Some(name);
-        out.push(Effect::LoggedIn);
+        out.push(Effect::EventMaskSet);
         out
     }
 }
@@ -817,6 +820,7 @@ fn originate(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) ->
             Effect::AwaitOriginate {
                 call,
                 action_id: id.map(<[u8]>::to_vec),
+                limit: std::time::Duration::from_millis(timeout_ms.saturating_add(10_000)),
             },
         ]
     }
