@@ -251,6 +251,15 @@ struct Call {
     tearing_down: bool,
 }
 
+/// The channel that dials, as [`Pbx::dial_phone`] needs it.
+struct Caller {
+    uid: String,
+    number: String,
+    name: String,
+    /// The dialplan priority its `Dial` runs at.
+    priority: u32,
+}
+
 /// A timed list of steps, built before a call starts.
 struct Script {
     t: Micros,
@@ -547,16 +556,15 @@ impl Pbx {
         let from = PHONES[self.rng.usize(..PHONES.len())];
         let mut to = PHONES[self.rng.usize(..PHONES.len())];
         if to.endpoint == from.endpoint {
-            to = PHONES[(PHONES
+            let at = PHONES
                 .iter()
                 .position(|p| p.endpoint == from.endpoint)
-                .unwrap_or(0)
-                + 1)
-                % PHONES.len()];
+                .unwrap_or(0);
+            to = PHONES[(at + 1) % PHONES.len()];
         }
         let call = self.new_call();
         let a_name = format!("PJSIP/{}-{}", from.endpoint, self.new_suffix());
-        let mut a = self.channel(
+        let a = self.channel(
             call,
             a_name,
             None,
@@ -566,9 +574,40 @@ impl Pbx {
             to.number,
             now,
         );
-        a.connected_num = "<unknown>".into();
+        let ua = a.uniqueid.clone();
+        let dev_a = format!("PJSIP/{}", from.endpoint);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.devices = vec![dev_a.clone()];
+        }
+        let mut s = Script::new(now);
+        s.at(Step::Create(Box::new(a)));
+        s.at(Step::DeviceState(dev_a.clone(), "INUSE"));
+        let caller = Caller {
+            uid: ua,
+            number: from.number.into(),
+            name: from.display.into(),
+            priority: 1,
+        };
+        self.dial_phone(&mut s, call, &caller, to, now);
+        s.at(Step::DeviceState(dev_a, "NOT_INUSE"));
+        s.at(Step::End);
+        self.schedule(call, s);
+    }
+
+    /// `caller` runs `Dial(PJSIP/<to>,30)`: the phone rings, then answers and talks
+    /// (bridged), or is busy, or does not answer, or the caller gives up. Every channel
+    /// involved is hung up at the end.
+    fn dial_phone(
+        &mut self,
+        s: &mut Script,
+        call: CallId,
+        caller: &Caller,
+        to: Phone,
+        now: Micros,
+    ) {
+        let ua = caller.uid.clone();
+        let link = self.channel_link(s, &ua);
         let b_name = format!("PJSIP/{}-{}", to.endpoint, self.new_suffix());
-        let link = a.linkedid.clone();
         let mut b = self.channel(
             call,
             b_name,
@@ -579,24 +618,20 @@ impl Pbx {
             "",
             now,
         );
-        b.connected_num = from.number.into();
-        b.connected_name = from.display.into();
-        let (ua, ub) = (a.uniqueid.clone(), b.uniqueid.clone());
-        let dev_a = format!("PJSIP/{}", from.endpoint);
+        b.connected_num = caller.number.clone();
+        b.connected_name = caller.name.clone();
+        let ub = b.uniqueid.clone();
         let dev_b = format!("PJSIP/{}", to.endpoint);
         if let Some(c) = self.calls.get_mut(&call) {
-            c.devices = vec![dev_a.clone(), dev_b.clone()];
+            c.devices.push(dev_b.clone());
         }
-
-        let mut s = Script::new(now);
-        s.at(Step::Create(Box::new(a)));
+        let next = caller.priority + 1;
         s.at(Step::Exten {
             uid: ua.clone(),
-            priority: 1,
+            priority: caller.priority,
             app: "Dial",
             data: format!("PJSIP/{},30", to.endpoint),
         });
-        s.at(Step::DeviceState(dev_a.clone(), "INUSE"));
         s.at(Step::Create(Box::new(b)));
         s.at(Step::DialBegin {
             from: Some(ua.clone()),
@@ -617,7 +652,7 @@ impl Pbx {
             s.at(Step::Hangup(ub, 17));
             s.at(Step::Exten {
                 uid: ua.clone(),
-                priority: 2,
+                priority: next,
                 app: "Hangup",
                 data: String::new(),
             });
@@ -632,7 +667,7 @@ impl Pbx {
             s.at(Step::Hangup(ub, 19));
             s.at(Step::Exten {
                 uid: ua.clone(),
-                priority: 2,
+                priority: next,
                 app: "Hangup",
                 data: String::new(),
             });
@@ -672,9 +707,146 @@ impl Pbx {
             s.at(Step::Hangup(second, 16));
         }
         s.at(Step::DeviceState(dev_b, "NOT_INUSE"));
-        s.at(Step::DeviceState(dev_a, "NOT_INUSE"));
-        s.at(Step::End);
-        self.schedule(call, s);
+    }
+
+    /// The Linkedid of a channel created earlier in script `s`.
+    fn channel_link(&self, s: &Script, uid: &str) -> String {
+        s.steps
+            .iter()
+            .find_map(|(_, step)| match step {
+                Step::Create(c) if c.uniqueid == uid => Some(c.linkedid.clone()),
+                _ => None,
+            })
+            .or_else(|| self.channel_by_uid(uid).map(|c| c.linkedid.clone()))
+            .unwrap_or_else(|| uid.to_string())
+    }
+
+    /// Originate to one of the demo phones: it rings, and once answered it runs the
+    /// requested extension (another phone, a Local test extension) or application.
+    fn phone_originate(
+        &mut self,
+        call: CallId,
+        phone: Phone,
+        request: &OriginateRequest,
+        now: Micros,
+    ) -> Script {
+        let mut s = Script::new(now);
+        let name = format!("PJSIP/{}-{}", phone.endpoint, self.new_suffix());
+        let unknown = ("<unknown>", "<unknown>");
+        let a = self.channel(
+            call,
+            name,
+            None,
+            0,
+            unknown,
+            &request.context,
+            &request.exten,
+            now,
+        );
+        let ua = a.uniqueid.clone();
+        let device = format!("PJSIP/{}", phone.endpoint);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.devices = vec![device.clone()];
+        }
+        s.at(Step::Create(Box::new(a)));
+        let has_cid = !request.caller_num.is_empty() || !request.caller_name.is_empty();
+        if has_cid {
+            s.at(Step::CallerId(
+                ua.clone(),
+                request.caller_num.clone(),
+                request.caller_name.clone(),
+            ));
+        }
+        s.at(Step::State(ua.clone(), 5));
+        s.at(Step::DeviceState(device.clone(), "RINGING"));
+        let timeout = if request.timeout_ms == 0 {
+            30.0
+        } else {
+            request.timeout_ms as f64 / 1000.0
+        };
+        let roll = self.rng.f64();
+        if roll < 0.08 {
+            s.wait(0.5);
+            s.at(Step::Hangup(ua.clone(), 17));
+            s.at(Step::OriginateResponse {
+                success: false,
+                reason: 5,
+                uid: Some(ua),
+            });
+        } else if roll < 0.15 {
+            s.wait(timeout);
+            s.at(Step::Hangup(ua.clone(), 19));
+            s.at(Step::OriginateResponse {
+                success: false,
+                reason: 3,
+                uid: Some(ua),
+            });
+        } else {
+            s.wait(1.0 + self.rng.f64() * 3.0);
+            s.at(Step::State(ua.clone(), 6));
+            s.at(Step::DeviceState(device.clone(), "INUSE"));
+            s.at(Step::OriginateResponse {
+                success: true,
+                reason: 4,
+                uid: Some(ua.clone()),
+            });
+            let target = PHONES
+                .iter()
+                .find(|p| p.number == request.exten || p.endpoint == request.exten);
+            let caller = Caller {
+                uid: ua.clone(),
+                number: if has_cid {
+                    request.caller_num.clone()
+                } else {
+                    phone.number.into()
+                },
+                name: if has_cid {
+                    request.caller_name.clone()
+                } else {
+                    phone.display.into()
+                },
+                priority: request.priority.max(1),
+            };
+            match (request.application.is_empty(), target) {
+                (true, Some(to)) if to.endpoint != phone.endpoint => {
+                    self.dial_phone(&mut s, call, &caller, *to, now)
+                }
+                (true, _) => {
+                    let seconds = match program_for(&request.exten, &mut self.rng) {
+                        Some(Program::Answer { seconds }) => seconds,
+                        _ => 0.0,
+                    };
+                    s.at(Step::Exten {
+                        uid: ua.clone(),
+                        priority: caller.priority,
+                        app: "Wait",
+                        data: format_seconds(seconds),
+                    });
+                    s.wait(seconds);
+                    s.at(Step::Exten {
+                        uid: ua.clone(),
+                        priority: caller.priority + 1,
+                        app: "Hangup",
+                        data: String::new(),
+                    });
+                    s.at(Step::SoftHangupRequest(ua.clone(), 16));
+                    s.at(Step::Hangup(ua, 16));
+                }
+                (false, _) => {
+                    s.at(Step::Exten {
+                        uid: ua.clone(),
+                        priority: 1,
+                        app: app_name(&request.application),
+                        data: request.data.clone(),
+                    });
+                    s.wait(10.0);
+                    s.at(Step::SoftHangupRequest(ua.clone(), 16));
+                    s.at(Step::Hangup(ua, 16));
+                }
+            }
+        }
+        s.at(Step::DeviceState(device, "NOT_INUSE"));
+        s
     }
 
     /// Mostly short calls, a few long ones.
@@ -860,6 +1032,12 @@ impl Pbx {
         };
         if let Some(c) = self.calls.get_mut(&call) {
             c.originate = Some(reply);
+        }
+        if let Some(phone) = parse_phone(&request.channel) {
+            let mut s = self.phone_originate(call, phone, &request, now);
+            s.at(Step::End);
+            self.schedule(call, s);
+            return call;
         }
         let mut s = Script::new(now);
         let local = parse_local(&request.channel);
@@ -1581,6 +1759,18 @@ fn parse_local(channel: &str) -> Option<(String, String)> {
     Some((exten.to_string(), context.to_string()))
 }
 
+/// `PJSIP/<endpoint>` of a demo phone.
+fn parse_phone(channel: &str) -> Option<Phone> {
+    let rest = channel
+        .get(..6)
+        .filter(|t| t.eq_ignore_ascii_case("PJSIP/"))
+        .map(|_| &channel[6..])?;
+    PHONES
+        .iter()
+        .copied()
+        .find(|p| p.endpoint.eq_ignore_ascii_case(rest))
+}
+
 /// Applications the demo knows by name; anything else shows as `Wait`.
 fn app_name(app: &str) -> &'static str {
     const KNOWN: &[&str] = &[
@@ -1681,6 +1871,38 @@ mod tests {
         assert!(pbx.channels().is_empty());
         assert!(pbx.advance(T0 + 100 * SECOND).is_empty());
         assert!(!pbx.hangup("Local/nothing", 16, T0));
+    }
+
+    #[test]
+    fn originating_to_a_demo_phone_rings_it_and_dials_the_extension() {
+        let mut answered = 0;
+        for seed in 0..20 {
+            let mut pbx = Pbx::new(seed, 0.0, T0);
+            let request = OriginateRequest {
+                channel: "PJSIP/alice".into(),
+                context: "from-internal".into(),
+                exten: "2002".into(),
+                priority: 1,
+                is_async: true,
+                ..Default::default()
+            };
+            pbx.originate(request, T0);
+            let events = pbx.advance(T0 + 3600 * SECOND);
+            let names = names(&events);
+            assert_eq!(names[0], "Newchannel");
+            assert!(names.iter().any(|n| n == "OriginateResponse"));
+            if names.iter().any(|n| n == "BridgeEnter") {
+                answered += 1;
+                assert!(events
+                    .iter()
+                    .any(|e| e.wire.windows(13).any(|w| w == b"PJSIP/bob-000")));
+            }
+            assert!(pbx.channels().is_empty());
+        }
+        assert!(
+            answered >= 10,
+            "{answered} of 20 calls were answered and bridged"
+        );
     }
 
     #[test]
