@@ -249,6 +249,8 @@ struct Call {
     originate: Option<OriginateReply>,
     answered_at: Option<Micros>,
     tearing_down: bool,
+    /// Demo phones this call occupies, freed when it ends.
+    phones: Vec<&'static str>,
 }
 
 /// The channel that dials, as [`Pbx::dial_phone`] needs it.
@@ -342,6 +344,8 @@ pub struct Pbx {
     next_background: Micros,
     members: Vec<Member>,
     queue_callers: Vec<QueueCaller>,
+    /// Endpoints in a call; background calls only pick idle phones.
+    busy: Vec<&'static str>,
     completed: u64,
     abandoned: u64,
     talk_total: u64,
@@ -384,6 +388,7 @@ impl Pbx {
             next_background: first,
             members,
             queue_callers: Vec::new(),
+            busy: Vec::new(),
             completed: 0,
             abandoned: 0,
             talk_total: 0,
@@ -486,6 +491,22 @@ impl Pbx {
         id
     }
 
+    /// Marks `endpoint` in use by `call` until the call ends.
+    fn occupy(&mut self, call: CallId, endpoint: &'static str) {
+        self.busy.push(endpoint);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.phones.push(endpoint);
+        }
+    }
+
+    fn idle_phones(&self) -> Vec<Phone> {
+        PHONES
+            .iter()
+            .copied()
+            .filter(|p| !self.busy.contains(&p.endpoint))
+            .collect()
+    }
+
     fn new_uid(&mut self, now: Micros) -> String {
         let uid = format!("{}.{}", now / SECOND, self.next_uid);
         self.next_uid += 1;
@@ -553,15 +574,17 @@ impl Pbx {
 
     /// One phone calls another: ring, then answer and talk, or busy, no answer, cancel.
     fn internal_call(&mut self, now: Micros) {
-        let from = PHONES[self.rng.usize(..PHONES.len())];
-        let mut to = PHONES[self.rng.usize(..PHONES.len())];
-        if to.endpoint == from.endpoint {
-            let at = PHONES
-                .iter()
-                .position(|p| p.endpoint == from.endpoint)
-                .unwrap_or(0);
-            to = PHONES[(at + 1) % PHONES.len()];
+        let idle = self.idle_phones();
+        if idle.len() < 2 {
+            return; // everyone is on the phone: nobody places a new call
         }
+        let from = idle[self.rng.usize(..idle.len())];
+        let others: Vec<Phone> = idle
+            .iter()
+            .copied()
+            .filter(|p| p.endpoint != from.endpoint)
+            .collect();
+        let to = others[self.rng.usize(..others.len())];
         let call = self.new_call();
         let a_name = format!("PJSIP/{}-{}", from.endpoint, self.new_suffix());
         let a = self.channel(
@@ -579,6 +602,8 @@ impl Pbx {
         if let Some(c) = self.calls.get_mut(&call) {
             c.devices = vec![dev_a.clone()];
         }
+        self.occupy(call, from.endpoint);
+        self.occupy(call, to.endpoint);
         let mut s = Script::new(now);
         s.at(Step::Create(Box::new(a)));
         s.at(Step::DeviceState(dev_a.clone(), "INUSE"));
@@ -620,6 +645,8 @@ impl Pbx {
         );
         b.connected_num = caller.number.clone();
         b.connected_name = caller.name.clone();
+        b.application = "AppDial".into();
+        b.app_data = "(Outgoing Line)".into();
         let ub = b.uniqueid.clone();
         let dev_b = format!("PJSIP/{}", to.endpoint);
         if let Some(c) = self.calls.get_mut(&call) {
@@ -748,6 +775,7 @@ impl Pbx {
         if let Some(c) = self.calls.get_mut(&call) {
             c.devices = vec![device.clone()];
         }
+        self.occupy(call, phone.endpoint);
         s.at(Step::Create(Box::new(a)));
         let has_cid = !request.caller_num.is_empty() || !request.caller_name.is_empty();
         if has_cid {
@@ -809,6 +837,7 @@ impl Pbx {
             };
             match (request.application.is_empty(), target) {
                 (true, Some(to)) if to.endpoint != phone.endpoint => {
+                    self.occupy(call, to.endpoint);
                     self.dial_phone(&mut s, call, &caller, *to, now)
                 }
                 (true, _) => {
@@ -902,10 +931,24 @@ impl Pbx {
             self.schedule(call, s);
             return;
         }
-        // Ring every agent; the one that answers is drawn now.
+        // Ring every idle agent; the one that answers is drawn now.
+        let free: Vec<usize> = (0..self.members.len())
+            .filter(|&m| !self.busy.contains(&self.members[m].phone.endpoint))
+            .collect();
+        if free.is_empty() {
+            // Nobody to take it: the caller waits a while longer, then gives up.
+            s.wait(20.0 + self.rng.f64() * 20.0);
+            s.at(Step::QueueAbandon(ut.clone()));
+            s.at(Step::HangupRequest(ut.clone(), 16));
+            s.at(Step::Hangup(ut, 16));
+            s.at(Step::End);
+            self.schedule(call, s);
+            return;
+        }
         let mut legs = Vec::new();
-        for member in 0..self.members.len() {
+        for member in free {
             let phone = self.members[member].phone;
+            self.occupy(call, phone.endpoint);
             let leg_name = format!("PJSIP/{}-{}", phone.endpoint, self.new_suffix());
             let mut leg = self.channel(
                 call,
@@ -919,6 +962,8 @@ impl Pbx {
             );
             leg.connected_num = number.into();
             leg.connected_name = name.into();
+            leg.application = "AppQueue".into();
+            leg.app_data = "(Outgoing Line)".into();
             let uid = leg.uniqueid.clone();
             s.at(Step::Create(Box::new(leg)));
             s.at(Step::AgentCalled {
@@ -1657,7 +1702,13 @@ impl Pbx {
                 agent_event(w)
             }
             Step::End => {
-                self.calls.remove(&call);
+                if let Some(ended) = self.calls.remove(&call) {
+                    for phone in ended.phones {
+                        if let Some(i) = self.busy.iter().position(|b| *b == phone) {
+                            self.busy.swap_remove(i);
+                        }
+                    }
+                }
                 self.processed += 1;
                 None
             }
@@ -1843,6 +1894,30 @@ mod tests {
             names.iter().filter(|n| *n == "BridgeCreate").count(),
             names.iter().filter(|n| *n == "BridgeDestroy").count()
         );
+    }
+
+    #[test]
+    fn a_phone_is_never_in_two_background_calls_at_once() {
+        let mut pbx = Pbx::new(21, 3.0, T0);
+        for step in 1..600 {
+            pbx.advance(T0 + step * SECOND);
+            let mut in_use: Vec<&str> = pbx
+                .channels()
+                .iter()
+                .filter_map(|c| c.name.strip_prefix("PJSIP/"))
+                .filter_map(|n| n.split('-').next())
+                .filter(|e| *e != "trunk")
+                .collect();
+            let total = in_use.len();
+            in_use.sort_unstable();
+            in_use.dedup();
+            assert_eq!(
+                in_use.len(),
+                total,
+                "at {step} s: {:?}",
+                pbx.channels().iter().map(|c| &c.name).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]
