@@ -487,3 +487,23 @@ async fn events_switched_on_later_start_flowing() {
         "dialplan events stay off"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_logs_in_is_closed_after_the_auth_timeout() {
+    use tokio::io::AsyncReadExt;
+    let server = quiet_server().await;
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut received = Vec::new();
+    // With the clock paused, the server's 30 s pass as soon as everything is idle.
+    let read =
+        tokio::time::timeout(Duration::from_secs(120), stream.read_to_end(&mut received)).await;
+    assert!(read.is_ok(), "closed before two minutes");
+    assert_eq!(
+        received, b"Asterisk Call Manager/11.0.0\r\n",
+        "only the banner"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(30));
+}

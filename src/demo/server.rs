@@ -30,6 +30,8 @@ const TICK: Duration = Duration::from_millis(50);
 const BACKLOG: usize = 4096;
 /// A client that accepts nothing for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Asterisk's `authtimeout`: an unauthenticated connection is closed, silently, after it.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Flood writes are cut at event boundaries into pieces of about this size.
 const FLOOD_CHUNK: usize = 256 * 1024;
 /// Events kept in the pre-encoded flood buffer.
@@ -320,6 +322,7 @@ async fn serve_connection(
     let mut flood_buffer: Option<Arc<FloodBuffer>> = None;
     let mut flood_at = 0usize;
     let flood_started = Instant::now();
+    let auth_deadline = tokio::time::Instant::now() + AUTH_TIMEOUT;
     let mut batch = BytesMut::new();
     loop {
         let flood_delay = match (&shared.flood, flooding) {
@@ -332,6 +335,7 @@ async fn serve_connection(
         tokio::select! {
             biased;
             _ = shutdown.changed() => return End::Closed,
+            _ = tokio::time::sleep_until(auth_deadline), if !session.is_logged_in() => return End::Closed,
             frame = frames.next() => {
                 let message = match frame {
                     None => return End::Closed,

@@ -777,7 +777,8 @@ fn originate(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) ->
         30_000
     } else {
         match timeout.trim().parse::<u64>() {
-            Ok(t) => t,
+            // Longer than an hour is kept to an hour: nothing in the demo rings that long.
+            Ok(t) => t.min(3_600_000),
             Err(_) => return error(id, "Invalid timeout"),
         }
     };
@@ -874,6 +875,64 @@ fn hangup(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::secret::Secret;
+    use proptest::prelude::*;
+
+    fn any_header() -> impl Strategy<Value = (String, String)> {
+        let keys = prop_oneof![
+            Just("Action".to_string()),
+            Just("ActionID".to_string()),
+            Just("Channel".to_string()),
+            Just("Username".to_string()),
+            Just("Secret".to_string()),
+            Just("EventMask".to_string()),
+            Just("Command".to_string()),
+            Just("Timeout".to_string()),
+            Just("Variable".to_string()),
+            Just("CallerID".to_string()),
+            "[A-Za-z]{1,8}",
+        ];
+        let values = prop_oneof![
+            Just("Login".to_string()),
+            Just("Originate".to_string()),
+            Just("Hangup".to_string()),
+            Just("Events".to_string()),
+            Just("Command".to_string()),
+            Just("QueueStatus".to_string()),
+            Just("CoreShowChannels".to_string()),
+            Just("Local/echo@test".to_string()),
+            Just("PJSIP/alice".to_string()),
+            Just("/(/".to_string()),
+            Just("/.*/".to_string()),
+            Just("demo".to_string()),
+            Just("18446744073709551615".to_string()),
+            ".{0,40}",
+        ];
+        (keys, values)
+    }
+
+    proptest! {
+        #[test]
+        fn no_action_sequence_panics(actions in prop::collection::vec(prop::collection::vec(any_header(), 0..8), 1..12)) {
+            let addr: SocketAddr = "127.0.0.1:5038".parse().unwrap();
+            let mut session = Session::new(1, addr, addr);
+            let mut pbx = Pbx::new(1, 0.0, 1_795_000_000_000_000);
+            let mut users = Users::default();
+            users.add("demo", Secret::new("demo".into()));
+            let mut now = 1_795_000_000_000_000;
+            // Logged in first, so every action is reachable.
+            let login = Message::from_headers(&[("Action", "Login"), ("Username", "demo"), ("Secret", "demo")]);
+            session.handle(&login, &mut Context { pbx: &mut pbx, users: &users, now });
+            for headers in actions {
+                let msg = Message::from_headers(&headers);
+                session.handle(&msg, &mut Context { pbx: &mut pbx, users: &users, now });
+                now += 1_000_000;
+                pbx.advance(now);
+            }
+            pbx.advance(u64::MAX);
+        }
+    }
 
     #[test]
     fn masks_follow_strings_to_mask() {

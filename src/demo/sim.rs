@@ -279,7 +279,10 @@ impl Script {
         self.steps.push((self.t, step));
     }
     fn wait(&mut self, seconds: f64) {
-        self.t += (seconds.max(0.0) * SECOND as f64) as Micros;
+        // Float-to-int casts saturate; the sum must too (an Originate may ask for any Timeout).
+        self.t = self
+            .t
+            .saturating_add((seconds.max(0.0) * SECOND as f64) as Micros);
     }
 }
 
