@@ -507,3 +507,17 @@ async fn a_client_that_never_logs_in_is_closed_after_the_auth_timeout() {
     );
     assert!(started.elapsed() >= Duration::from_secs(30));
 }
+
+#[tokio::test]
+async fn status_lists_channels_with_their_variables_as_in_the_capture() {
+    let server = quiet_server().await;
+    let mut client = Client::connect(server.local_addr()).await;
+    let mut ours = Vec::new();
+    for action in actions(&vector("status-eventlist.actions")) {
+        ours.extend(client.action(&action).await);
+    }
+    let theirs = messages(&vector("status-eventlist.txt"));
+    assert_same_keys(&ours, &theirs);
+    let variables: Vec<_> = ours.iter().filter_map(|m| m.get_str("Variable")).collect();
+    assert_eq!(variables, ["MYVAR=hello", "MYVAR=hello"]);
+}

@@ -166,6 +166,7 @@ impl Session {
             "coreshowchannels" => send(core_show_channels(id, ctx)),
             "queuestatus" => send(queue_status(id, &headers, ctx)),
             "queuesummary" => send(queue_summary(id, &headers, ctx)),
+            "status" => status(id, &headers, ctx),
             "originate" => originate(id, &headers, ctx),
             "hangup" => hangup(id, &headers, ctx),
             "events" => match headers.get("EventMask").filter(|m| !m.is_empty()) {
@@ -554,6 +555,91 @@ fn queue_summary(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) ->
     }
     list_complete(&mut w, "QueueSummaryComplete", id, items);
     w.into_bytes()
+}
+
+/// `Status`: one `Status` event per channel, `Privilege: Call` and the ActionID last, as
+/// captured (vector `status-eventlist`).
+fn status(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) -> Vec<Effect> {
+    let wanted = headers.text("Channel");
+    let channels: Vec<&sim::Channel> = ctx
+        .pbx
+        .channels()
+        .iter()
+        .filter(|c| wanted.is_empty() || c.name == wanted)
+        .collect();
+    if !wanted.is_empty() && channels.is_empty() {
+        return error(id, "No such channel");
+    }
+    let names = headers.text("Variables");
+    let all = headers.get("AllVariables").is_some_and(|v| {
+        matches!(
+            String::from_utf8_lossy(v).to_ascii_lowercase().as_str(),
+            "yes" | "true" | "1" | "on"
+        )
+    });
+    let mut w = list_start(id, "Channel status will follow");
+    for ch in &channels {
+        let local = ch.name.starts_with("Local/");
+        let format = if local { "slin" } else { "ulaw" };
+        w.header("Event", "Status").header("Privilege", "Call");
+        sim::snapshot(&mut w, "", ch);
+        w.header("Type", ch.name.split('/').next().unwrap_or_default())
+            .header("DNID", "")
+            .header(
+                "EffectiveConnectedLineNum",
+                if ch.connected_num.is_empty() {
+                    "<unknown>"
+                } else {
+                    &ch.connected_num
+                },
+            )
+            .header(
+                "EffectiveConnectedLineName",
+                escape_c(if ch.connected_name.is_empty() {
+                    "<unknown>"
+                } else {
+                    &ch.connected_name
+                })
+                .as_bytes(),
+            )
+            .header("TimeToHangup", "0")
+            .header("BridgeID", ch.bridge.as_deref().unwrap_or(""))
+            .header("Application", &ch.application)
+            .header("Data", &ch.app_data)
+            .header("Nativeformats", format!("({format})"))
+            .header("Readformat", format)
+            .header("Readtrans", "")
+            .header("Writeformat", format)
+            .header("Writetrans", "")
+            .header("Callgroup", "0")
+            .header("Pickupgroup", "0")
+            .header(
+                "Seconds",
+                (ctx.now.saturating_sub(ch.created) / 1_000_000).to_string(),
+            );
+        if all {
+            for (name, value) in &ch.variables {
+                w.header("Variable", format!("{name}={value}"));
+            }
+        } else {
+            for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                let value = ch
+                    .variables
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or("", |(_, v)| v.as_str());
+                w.header("Variable", format!("{name}={value}"));
+            }
+        }
+        w.action_id(id).end();
+    }
+    w.header("Event", "StatusComplete")
+        .action_id(id)
+        .header("EventList", "Complete")
+        .header("ListItems", channels.len().to_string())
+        .header("Items", channels.len().to_string())
+        .end();
+    send(w.into_bytes())
 }
 
 /// The CLI commands the demo answers, as word lists.

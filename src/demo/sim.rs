@@ -53,6 +53,8 @@ pub struct Channel {
     pub app_data: String,
     pub created: Micros,
     pub bridge: Option<String>,
+    /// Channel variables set on it (`VarSet`), in the order first set.
+    pub variables: Vec<(String, String)>,
     call: CallId,
 }
 
@@ -563,6 +565,7 @@ impl Pbx {
             app_data: String::new(),
             created: now,
             bridge: None,
+            variables: Vec::new(),
             call,
         }
     }
@@ -1426,7 +1429,12 @@ impl Pbx {
                 dialplan_event(w)
             }
             Step::VarSet(uid, name, value) => {
-                let ch = self.channel_by_uid(&uid)?;
+                let ch = self.channel_mut(&uid)?;
+                match ch.variables.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = value.clone(),
+                    None => ch.variables.push((name.clone(), value.clone())),
+                }
+                let ch = &*ch;
                 let mut w = Writer::event("VarSet", "dialplan,all");
                 snapshot(&mut w, "", ch);
                 w.header("Variable", name)
