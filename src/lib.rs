@@ -3,11 +3,13 @@
 pub mod ami;
 pub mod app;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod demo;
 pub mod filter;
 pub mod format;
 pub mod line;
+pub mod record;
 pub mod secret;
 pub mod session;
 pub mod tui;

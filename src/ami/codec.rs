@@ -109,29 +109,52 @@ impl AmiCodec {
         body: Option<(u32, u32)>,
     ) -> Frame {
         let raw = src.split_to(end).freeze();
-        let lines = self.lines.as_slice().to_vec();
+        let lines = self.lines.as_slice().to_vec(); // exact size: becomes a boxed slice
         self.lines.clear();
         self.scanned = 0;
         self.phase = Phase::Headers;
         Frame::Message(Message::from_parts(raw, lines, body))
     }
 
-    fn start_discarding(&mut self, src: &mut BytesMut) -> Frame {
+    /// Starts skipping an oversized message. `consumed` bytes of `src` are dropped now;
+    /// `at_line_start` says whether they end exactly at the start of a line.
+    fn start_discarding(
+        &mut self,
+        src: &mut BytesMut,
+        consumed: usize,
+        at_line_start: bool,
+    ) -> Frame {
         let preview = Bytes::copy_from_slice(&src[..src.len().min(PREVIEW)]);
-        // Was the last byte kept a line end? Then the skip starts on a fresh line.
-        let line_blank = src.ends_with(b"\n");
-        let skipped = src.len() as u64;
-        src.clear();
+        src.advance(consumed);
         self.lines.clear();
         self.scanned = 0;
         self.phase = Phase::Discarding {
-            skipped,
-            line_blank,
+            skipped: consumed as u64,
+            line_blank: at_line_start,
         };
         Frame::Error(FrameError::Oversized {
             limit: self.max_message,
             preview,
         })
+    }
+}
+
+/// Looks for the blank line that ends a message being skipped. `line_blank` says whether
+/// the bytes seen so far of the current line are only `\r` (and it began at a line start).
+/// Returns the offset just past the blank line, or the state to carry to the next call.
+fn find_blank_line(src: &[u8], mut line_blank: bool) -> Result<usize, bool> {
+    let mut pos = 0;
+    loop {
+        match memchr::memchr(b'\n', &src[pos..]) {
+            Some(i) => {
+                if line_blank && src[pos..pos + i].iter().all(|&b| b == b'\r') {
+                    return Ok(pos + i + 1);
+                }
+                pos += i + 1;
+                line_blank = true;
+            }
+            None => return Err(line_blank && src[pos..].iter().all(|&b| b == b'\r')),
+        }
     }
 }
 
@@ -162,39 +185,23 @@ impl Decoder for AmiCodec {
                 Phase::Discarding {
                     skipped,
                     line_blank,
-                } => {
-                    // Find a blank line: a `\n` preceded (within the same line) only by `\r`.
-                    let mut blank = line_blank;
-                    let mut found = None;
-                    for (i, &b) in src.iter().enumerate() {
-                        match b {
-                            b'\n' if blank => {
-                                found = Some(i + 1);
-                                break;
-                            }
-                            b'\n' => blank = true,
-                            b'\r' => {}
-                            _ => blank = false,
-                        }
+                } => match find_blank_line(src, line_blank) {
+                    Ok(end) => {
+                        src.advance(end);
+                        self.phase = Phase::Headers;
+                        let bytes = skipped + end as u64;
+                        return Ok(Some(Frame::Error(FrameError::Skipped { bytes })));
                     }
-                    match found {
-                        Some(end) => {
-                            src.advance(end);
-                            self.phase = Phase::Headers;
-                            let bytes = skipped + end as u64;
-                            return Ok(Some(Frame::Error(FrameError::Skipped { bytes })));
-                        }
-                        None => {
-                            let n = src.len() as u64;
-                            src.clear();
-                            self.phase = Phase::Discarding {
-                                skipped: skipped + n,
-                                line_blank: blank,
-                            };
-                            return Ok(None);
-                        }
+                    Err(line_blank) => {
+                        let n = src.len() as u64;
+                        src.clear();
+                        self.phase = Phase::Discarding {
+                            skipped: skipped + n,
+                            line_blank,
+                        };
+                        return Ok(None);
                     }
-                }
+                },
                 Phase::LegacyEnd {
                     body_start,
                     body_end,
@@ -213,14 +220,17 @@ impl Decoder for AmiCodec {
                 Phase::Headers | Phase::LegacyHeaders | Phase::LegacyBody { .. } => {
                     let Some(i) = memchr::memchr(b'\n', &src[self.scanned..]) else {
                         if src.len() > self.max_message {
-                            return Ok(Some(self.start_discarding(src)));
+                            // A line with no end in sight: drop all of it, mid-line.
+                            let all = src.len();
+                            return Ok(Some(self.start_discarding(src, all, false)));
                         }
                         return Ok(None);
                     };
                     let line_start = self.scanned;
                     let line_end = line_start + i + 1;
                     if line_end > self.max_message {
-                        return Ok(Some(self.start_discarding(src)));
+                        // Resume the skip at this line, which may be the blank one.
+                        return Ok(Some(self.start_discarding(src, line_start, true)));
                     }
                     let content = trim_eol(&src[line_start..line_end]);
                     match self.phase {

@@ -9,8 +9,10 @@
 use super::event::{ActionError, Link, Reply};
 use crate::ami::{Kind, Message};
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock, so timeouts follow a paused test clock like the rest of the session.
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 /// Why the session itself sent an action, so its answer can be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

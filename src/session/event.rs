@@ -165,6 +165,9 @@ pub enum ActionError {
     DuplicateActionId(String),
     #[error("the session has ended")]
     SessionEnded,
+    /// An error read back from a recording, kept as the words that were shown.
+    #[error("{0}")]
+    Recorded(String),
 }
 
 /// The whole answer to one action: its response and, for a list action, the items and

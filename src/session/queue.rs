@@ -136,20 +136,21 @@ impl Drop for EventStream {
 
 impl EventStream {
     /// Moves everything queued into `out`, waiting until there is something. Returns
-    /// false once the session has ended and everything was delivered.
+    /// false (moving nothing) once the session has ended and everything was delivered.
     pub async fn recv_batch(&mut self, out: &mut Vec<Stamped>) -> bool {
         let shared = self.shared.clone();
         loop {
             let notified = shared.notify.notified();
-            if let Some(open) = self.try_recv_batch(out) {
-                return open || !out.is_empty();
+            if let Some(delivered) = self.try_recv_batch(out) {
+                return delivered;
             }
             notified.await;
         }
     }
 
     /// Moves everything queued into `out` without waiting. `None` when there was nothing
-    /// and the session goes on; `Some(open)` otherwise.
+    /// and the session goes on; `Some(true)` when events were moved; `Some(false)` once
+    /// the session has ended and everything was delivered.
     pub fn try_recv_batch(&mut self, out: &mut Vec<Stamped>) -> Option<bool> {
         let mut inner = self.shared.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.dropped > 0 {
@@ -164,7 +165,7 @@ impl EventStream {
         }
         out.extend(inner.items.drain(..));
         inner.bytes = 0;
-        Some(!inner.closed)
+        Some(true)
     }
 
     /// The next event, one at a time.

@@ -19,10 +19,12 @@ use futures_util::{FutureExt, StreamExt};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+// tokio's clock (not std's): action and keepalive deadlines then follow a paused test clock.
 use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::codec::{Encoder, FramedRead};
 
 type Commands = mpsc::UnboundedReceiver<Command>;
@@ -502,7 +504,7 @@ impl Driver {
                             }
                             Some(Ok(Frame::Banner(_))) => {}
                             Some(Err(e)) => {
-                                end = Some(self.read_error(e, closing_reason.take(), logoff_deadline.is_some(), &mut batch));
+                                end = Some(self.read_error(e, conn.reader.read_buffer(), closing_reason.take(), logoff_deadline.is_some(), &mut batch));
                             }
                             None => {
                                 end = Some(if logoff_deadline.is_some() {
@@ -555,6 +557,7 @@ impl Driver {
     fn read_error(
         &self,
         e: std::io::Error,
+        unread: &[u8],
         closing_reason: Option<String>,
         logging_off: bool,
         batch: &mut Vec<SessionEvent>,
@@ -577,6 +580,17 @@ impl Driver {
                 closing_reason
                     .unwrap_or_else(|| "the server closed the connection mid-message".into()),
             );
+        }
+        // A reset (or any read error) mid-message: the bytes of that message read so far
+        // are still in the read buffer; keep them, as for a message cut by EOF.
+        if !unread.is_empty() {
+            batch.push(SessionEvent::ProtocolError {
+                what: format!(
+                    "the connection failed in the middle of a message ({e}; {} bytes of it kept here)",
+                    unread.len()
+                ),
+                preview: unread[..unread.len().min(ERROR_PREVIEW)].to_vec(),
+            });
         }
         if logging_off {
             return DriveEnd::LoggedOff;
