@@ -521,3 +521,30 @@ async fn status_lists_channels_with_their_variables_as_in_the_capture() {
     let variables: Vec<_> = ours.iter().filter_map(|m| m.get_str("Variable")).collect();
     assert_eq!(variables, ["MYVAR=hello", "MYVAR=hello"]);
 }
+
+#[tokio::test]
+async fn user_events_echo_the_raw_lines_as_in_the_capture() {
+    let server = quiet_server().await;
+    let mut client = Client::connect(server.local_addr()).await;
+    client.send(&vector("userevent-raw-headers.actions")).await;
+    let ours = client.until_close().await;
+    let theirs = messages(&vector("userevent-raw-headers.txt"));
+    let event = |list: &[Message]| {
+        list.iter()
+            .find(|m| m.is("Event", "UserEvent"))
+            .cloned()
+            .expect("a UserEvent")
+    };
+    assert_eq!(event(&ours).wire(), event(&theirs).wire(), "byte for byte");
+    assert_same_keys(&ours, &theirs);
+}
+
+#[tokio::test]
+async fn events_off_and_masks_match_the_capture() {
+    replay("events-off").await;
+}
+
+#[tokio::test]
+async fn numeric_and_capitalised_masks_match_the_capture() {
+    replay("events-mask-variants").await;
+}

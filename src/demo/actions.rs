@@ -231,6 +231,19 @@ pub const ACTIONS: &[ActionDoc] = &[
         ],
         privilege: "system,call,reporting,all",
     },
+    ActionDoc {
+        name: "UserEvent",
+        synopsis: "Send an arbitrary event. ",
+        provided_by: "builtin",
+        since: "1.2.0",
+        description: &["Sends an event made of the action's own headers to every session."],
+        params: &[
+            ACTION_ID,
+            ("UserEvent", true, "The event name."),
+            ("Header1", false, "Any header; may repeat."),
+        ],
+        privilege: "user,all",
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static ActionDoc> {

@@ -391,6 +391,28 @@ async fn serve_connection(
                         return End::Error(e);
                     }
                 }
+                // Like `process_events()` after each action: what is queued goes out now,
+                // before the next action is read.
+                if !flooding {
+                    batch.clear();
+                    loop {
+                        match events.try_recv() {
+                            Ok(published) => {
+                                for event in published.iter().filter(|e| session.wants(e.class)) {
+                                    batch.extend_from_slice(&event.wire);
+                                }
+                            }
+                            Err(broadcast::error::TryRecvError::Empty) => break,
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => return End::Lagged(n),
+                            Err(broadcast::error::TryRecvError::Closed) => return End::Closed,
+                        }
+                    }
+                    if !batch.is_empty() {
+                        if let Err(e) = write(&mut out, &batch).await {
+                            return End::Error(e);
+                        }
+                    }
+                }
             }
             received = events.recv(), if !flooding => match received {
                 Ok(events) => {

@@ -167,6 +167,7 @@ impl Session {
             "queuestatus" => send(queue_status(id, &headers, ctx)),
             "queuesummary" => send(queue_summary(id, &headers, ctx)),
             "status" => status(id, &headers, ctx),
+            "userevent" => user_event(id, msg, &headers, ctx),
             "originate" => originate(id, &headers, ctx),
             "hangup" => hangup(id, &headers, ctx),
             "events" => match headers.get("EventMask").filter(|m| !m.is_empty()) {
@@ -555,6 +556,36 @@ fn queue_summary(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) ->
     }
     list_complete(&mut w, "QueueSummaryComplete", id, items);
     w.into_bytes()
+}
+
+/// `UserEvent`: every other line of the action, byte for byte, goes out to all sessions
+/// reading the `user` class (vector `userevent-raw-headers`).
+fn user_event(
+    id: Option<&[u8]>,
+    msg: &Message,
+    headers: &Headers<'_>,
+    ctx: &mut Context<'_>,
+) -> Vec<Effect> {
+    let Some(name) = headers.get("UserEvent").filter(|n| !n.is_empty()) else {
+        return error(id, "UserEvent not specified");
+    };
+    let mut w = Writer::event("UserEvent", "user,all");
+    w.header("UserEvent", name);
+    let mut raw = w.into_bytes().to_vec();
+    for i in 0..msg.len().min(MAX_HEADERS) {
+        let (key, _) = msg.header(i);
+        if key.eq_ignore_ascii_case(b"Action") || key.eq_ignore_ascii_case(b"UserEvent") {
+            continue;
+        }
+        raw.extend_from_slice(msg.line(i));
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"\r\n");
+    ctx.pbx.inject(class::USER, Bytes::from(raw));
+    vec![
+        Effect::Send(Writer::response("Success", id, Some("Event Sent")).finish()),
+        Effect::Publish,
+    ]
 }
 
 /// `Status`: one `Status` event per channel, `Privilege: Call` and the ActionID last, as

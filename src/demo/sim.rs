@@ -351,6 +351,7 @@ pub struct Pbx {
     queue_callers: Vec<QueueCaller>,
     /// Endpoints in a call; background calls only pick idle phones.
     busy: Vec<&'static str>,
+    injected: Vec<SimEvent>,
     completed: u64,
     abandoned: u64,
     talk_total: u64,
@@ -394,6 +395,7 @@ impl Pbx {
             members,
             queue_callers: Vec::new(),
             busy: Vec::new(),
+            injected: Vec::new(),
             completed: 0,
             abandoned: 0,
             talk_total: 0,
@@ -450,10 +452,20 @@ impl Pbx {
         )
     }
 
+    /// Queues an event made outside the simulation (a client's `UserEvent`); it comes
+    /// out first from the next [`Pbx::advance`].
+    pub fn inject(&mut self, class: u32, wire: Bytes) {
+        self.injected.push(SimEvent {
+            class,
+            wire,
+            outcome: None,
+        });
+    }
+
     /// Runs every step due at or before `now` (starting background calls on the way)
     /// and returns their events in order.
     pub fn advance(&mut self, now: Micros) -> Vec<SimEvent> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.injected);
         loop {
             let next_step = self.schedule.first_key_value().map(|(k, _)| k.0);
             let background = (self.calls_per_second > 0.0).then_some(self.next_background);
