@@ -247,3 +247,27 @@ async fn after_a_logoff_the_client_has_every_flooded_event_the_server_counted() 
         "events received vs events the server says it sent"
     );
 }
+
+#[tokio::test]
+async fn a_port_in_use_is_reported_with_its_address() {
+    let first = demo::start(DemoOptions {
+        calls_per_second: 0.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let taken = first.local_addr();
+    let Err(e) = demo::start(DemoOptions {
+        listen: taken,
+        ..Default::default()
+    })
+    .await
+    else {
+        panic!("a second server on the same port");
+    };
+    assert!(
+        e.to_string()
+            .starts_with(&format!("cannot listen on {taken}: ")),
+        "{e}"
+    );
+}

@@ -126,7 +126,10 @@ impl Drop for DemoServer {
 
 /// Starts the simulated PBX on `options.listen` inside the current tokio runtime.
 pub async fn start(options: DemoOptions) -> std::io::Result<DemoServer> {
-    let listener = TcpListener::bind(options.listen).await?;
+    let listen = options.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr()?;
     let users = if options.users.is_empty() {
         Users::default_demo()
