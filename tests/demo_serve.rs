@@ -51,6 +51,11 @@ fn serve_flags_parse() {
     assert_eq!(cli.serve.user.len(), 2);
     assert_eq!(cli.serve.flood, Some(FloodRate::Max));
     assert!(Cli::try_parse_from(["serve", "--flood", "fast"]).is_err());
+    let shown = format!("{:?}", cli.serve);
+    assert!(
+        shown.contains("a:***") && !shown.contains(":b") && !shown.contains(":d"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

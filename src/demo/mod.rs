@@ -154,7 +154,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<DemoServer> {
 }
 
 /// `amicon serve`: a standalone AMI server for testing other clients.
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Clone)]
 pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:5038")]
@@ -174,6 +174,25 @@ pub struct ServeArgs {
     /// After login, stream call events to each client at this rate, or `max`, for benchmarks.
     #[arg(long, value_name = "EVENTS_PER_SEC|max")]
     pub flood: Option<FloodRate>,
+}
+
+/// `--user` values hold secrets: `Debug` shows only the names.
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users: Vec<String> = self
+            .user
+            .iter()
+            .map(|u| format!("{}:***", u.split(':').next().unwrap_or_default()))
+            .collect();
+        f.debug_struct("ServeArgs")
+            .field("listen", &self.listen)
+            .field("rate", &self.rate)
+            .field("seed", &self.seed)
+            .field("users", &self.users)
+            .field("user", &users)
+            .field("flood", &self.flood)
+            .finish()
+    }
 }
 
 /// Runs `amicon serve` until Ctrl-C, saying on stderr where it listens and who may log in.
