@@ -666,6 +666,15 @@ impl Pbx {
         b.application = "AppDial".into();
         b.app_data = "(Outgoing Line)".into();
         let ub = b.uniqueid.clone();
+        let b_name = b.name.clone();
+        let a_name = self.channel_name(s, &ua);
+        let dial_status = |status: &str| {
+            vec![
+                Step::VarSet(ua.clone(), "DIALSTATUS".into(), status.into()),
+                Step::VarSet(ua.clone(), "DIALEDPEERNAME".into(), b_name.clone()),
+                Step::VarSet(ua.clone(), "DIALEDPEERNUMBER".into(), to.endpoint.into()),
+            ]
+        };
         let dev_b = format!("PJSIP/{}", to.endpoint);
         if let Some(c) = self.calls.get_mut(&call) {
             c.devices.push(dev_b.clone());
@@ -694,6 +703,9 @@ impl Pbx {
                 to: ub.clone(),
                 status: "BUSY",
             });
+            for step in dial_status("BUSY") {
+                s.at(step);
+            }
             s.at(Step::Hangup(ub, 17));
             s.at(Step::Exten {
                 uid: ua.clone(),
@@ -709,6 +721,9 @@ impl Pbx {
                 to: ub.clone(),
                 status: "NOANSWER",
             });
+            for step in dial_status("NOANSWER") {
+                s.at(step);
+            }
             s.at(Step::Hangup(ub, 19));
             s.at(Step::Exten {
                 uid: ua.clone(),
@@ -725,6 +740,9 @@ impl Pbx {
                 to: ub.clone(),
                 status: "CANCEL",
             });
+            for step in dial_status("CANCEL") {
+                s.at(step);
+            }
             s.at(Step::Hangup(ub, 16));
             s.at(Step::Hangup(ua, 16));
         } else {
@@ -736,12 +754,33 @@ impl Pbx {
                 to: ub.clone(),
                 status: "ANSWER",
             });
+            for step in dial_status("ANSWER") {
+                s.at(step);
+            }
             s.at(Step::State(ua.clone(), 6));
             let bridge = self.bridge_id();
             s.at(Step::BridgeCreate(bridge.clone()));
             s.at(Step::BridgeEnter(bridge.clone(), ub.clone()));
             s.at(Step::BridgeEnter(bridge.clone(), ua.clone()));
-            s.wait(self.talk_time());
+            s.at(Step::VarSet(
+                ub.clone(),
+                "BRIDGEPEER".into(),
+                a_name.clone(),
+            ));
+            s.at(Step::VarSet(
+                ua.clone(),
+                "BRIDGEPEER".into(),
+                b_name.clone(),
+            ));
+            let talk = self.talk_time();
+            s.wait(talk);
+            let answered = format!("{}", talk as u64);
+            s.at(Step::VarSet(ua.clone(), "ANSWEREDTIME".into(), answered));
+            s.at(Step::VarSet(
+                ua.clone(),
+                "ANSWEREDTIME_MS".into(),
+                format!("{}", (talk * 1000.0) as u64),
+            ));
             let (first, second) = if self.rng.bool() { (ua, ub) } else { (ub, ua) };
             s.at(Step::HangupRequest(first.clone(), 16));
             s.at(Step::BridgeLeave(first.clone()));
@@ -752,6 +791,18 @@ impl Pbx {
             s.at(Step::Hangup(second, 16));
         }
         s.at(Step::DeviceState(dev_b, "NOT_INUSE"));
+    }
+
+    /// The name of a channel created earlier in script `s` (or already live).
+    fn channel_name(&self, s: &Script, uid: &str) -> String {
+        s.steps
+            .iter()
+            .find_map(|(_, step)| match step {
+                Step::Create(c) if c.uniqueid == uid => Some(c.name.clone()),
+                _ => None,
+            })
+            .or_else(|| self.channel_by_uid(uid).map(|c| c.name.clone()))
+            .unwrap_or_default()
     }
 
     /// The Linkedid of a channel created earlier in script `s`.
