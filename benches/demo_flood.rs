@@ -12,13 +12,18 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
+    run(FloodRate::Max, seconds);
+    run(FloodRate::PerSecond(200_000), seconds);
+}
+
+fn run(rate: FloodRate, seconds: f64) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        let options = DemoOptions { calls_per_second: 0.0, flood: Some(FloodRate::Max), ..Default::default() };
+        let options = DemoOptions { calls_per_second: 0.0, flood: Some(rate), ..Default::default() };
         let server = demo::start(options).await.expect("demo server");
         let mut stream = tokio::net::TcpStream::connect(server.local_addr()).await.expect("connect");
         stream.write_all(b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n").await.expect("login");
@@ -56,7 +61,7 @@ fn main() {
         // SuccessfulAuth and the Goodbye.
         let received = messages.saturating_sub(4);
         println!(
-            "demo flood: {:.0} events/s, {:.0} MB/s over {:.1} s; server sent {sent}, client received {received}: {}",
+            "demo flood {rate:?}: {:.0} events/s, {:.0} MB/s over {:.1} s; server sent {sent}, client received {received}: {}",
             m as f64 / elapsed.as_secs_f64(),
             b as f64 / elapsed.as_secs_f64() / 1e6,
             elapsed.as_secs_f64(),
