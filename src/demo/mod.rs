@@ -227,6 +227,11 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
         "amicon serve: simulated Asterisk 22 AMI listening on {} (seed {seed})",
         server.local_addr()
     );
+    if defaulted && !server.local_addr().ip().is_loopback() {
+        eprintln!(
+            "amicon serve: warning: listening beyond this machine with the well-known demo/demo login; pass --users or --user"
+        );
+    }
     if defaulted {
         eprintln!(
             "amicon serve: no users given; accepting user `{}` with secret `{}`",
