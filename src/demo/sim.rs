@@ -127,10 +127,50 @@ pub const PHONES: &[Phone] = &[
         number: "2006",
         display: "山田 太郎",
     },
+    Phone {
+        endpoint: "francois",
+        number: "2007",
+        display: "François Dupré",
+    },
+    Phone {
+        endpoint: "grace",
+        number: "2008",
+        display: "Grace O'Neil",
+    },
+    Phone {
+        endpoint: "heidi",
+        number: "2009",
+        display: "Heidi Müller",
+    },
+    Phone {
+        endpoint: "ivan",
+        number: "2010",
+        display: "Иван Петров",
+    },
+    Phone {
+        endpoint: "minjun",
+        number: "2011",
+        display: "김민준",
+    },
+    Phone {
+        endpoint: "mei",
+        number: "2012",
+        display: "王美玲",
+    },
+    Phone {
+        endpoint: "omar",
+        number: "2013",
+        display: "Omar Haddad",
+    },
+    Phone {
+        endpoint: "paula",
+        number: "2014",
+        display: "Paula Ferreira",
+    },
 ];
 
 /// Indexes into [`PHONES`] of the `support` queue's agents.
-const AGENTS: &[usize] = &[2, 3, 4];
+const AGENTS: &[usize] = &[2, 3, 4, 11];
 pub const QUEUE: &str = "support";
 const QUEUE_EXTEN: &str = "600";
 
@@ -234,6 +274,10 @@ enum Step {
         talk: u64,
         reason: &'static str,
     },
+    /// The queue rings its free agents for this caller (decided when it runs).
+    QueueRing(String),
+    /// A phone this call no longer uses (an agent that was rung but did not answer).
+    Free(&'static str),
     MemberStatus {
         member: usize,
         status: u8,
@@ -592,7 +636,12 @@ impl Pbx {
 
     /// One phone calls another: ring, then answer and talk, or busy, no answer, cancel.
     fn internal_call(&mut self, now: Micros) {
-        let idle = self.idle_phones();
+        // Agents are left to the queue.
+        let idle: Vec<Phone> = self
+            .idle_phones()
+            .into_iter()
+            .filter(|p| !AGENTS.iter().any(|&a| PHONES[a].endpoint == p.endpoint))
+            .collect();
         if idle.len() < 2 {
             return; // everyone is on the phone: nobody places a new call
         }
@@ -949,10 +998,11 @@ impl Pbx {
 
     /// Mostly short calls, a few long ones.
     fn talk_time(&mut self) -> f64 {
-        if self.rng.f64() < 0.15 {
-            60.0 + self.rng.f64() * 240.0
+        // Short enough that a watcher sees calls end; a few long ones stay on screen.
+        if self.rng.f64() < 0.1 {
+            40.0 + self.rng.f64() * 80.0
         } else {
-            4.0 + self.rng.f64() * 40.0
+            3.0 + self.rng.f64() * 17.0
         }
     }
 
@@ -973,7 +1023,6 @@ impl Pbx {
             now,
         );
         let ut = t.uniqueid.clone();
-        let link = t.linkedid.clone();
         let mut s = Script::new(now);
         s.at(Step::Create(Box::new(t)));
         s.at(Step::Exten {
@@ -992,25 +1041,48 @@ impl Pbx {
         s.at(Step::QueueJoin(ut.clone()));
         let hold = 1.0 + self.rng.f64() * 15.0;
         s.wait(hold);
-        if self.rng.f64() < 0.15 {
+        if self.rng.f64() < 0.1 {
             s.at(Step::QueueAbandon(ut.clone()));
             s.at(Step::HangupRequest(ut.clone(), 16));
             s.at(Step::Hangup(ut, 16));
             s.at(Step::End);
-            self.schedule(call, s);
-            return;
+        } else {
+            s.at(Step::QueueRing(ut));
         }
-        // Ring every idle agent; the one that answers is drawn now.
+        self.schedule(call, s);
+    }
+
+    /// The queue tries its free agents for caller `ut`, now: all ring, one answers. With
+    /// no agent free the caller waits on, and gives up after a minute.
+    fn queue_ring(&mut self, call: CallId, ut: String, now: Micros) {
+        let Some(caller) = self.channel_by_uid(&ut) else {
+            return; // hung up meanwhile
+        };
+        let (number, name, link) = (
+            caller.caller_num.clone(),
+            caller.caller_name.clone(),
+            caller.linkedid.clone(),
+        );
+        let (number, name) = (number.as_str(), name.as_str());
+        let waited = self
+            .queue_callers
+            .iter()
+            .find(|q| q.uniqueid == ut)
+            .map_or(0, |q| now.saturating_sub(q.joined));
+        let mut s = Script::new(now);
         let free: Vec<usize> = (0..self.members.len())
             .filter(|&m| !self.busy.contains(&self.members[m].phone.endpoint))
             .collect();
         if free.is_empty() {
-            // Nobody to take it: the caller waits a while longer, then gives up.
-            s.wait(20.0 + self.rng.f64() * 20.0);
-            s.at(Step::QueueAbandon(ut.clone()));
-            s.at(Step::HangupRequest(ut.clone(), 16));
-            s.at(Step::Hangup(ut, 16));
-            s.at(Step::End);
+            if waited > 60 * SECOND {
+                s.at(Step::QueueAbandon(ut.clone()));
+                s.at(Step::HangupRequest(ut.clone(), 16));
+                s.at(Step::Hangup(ut, 16));
+                s.at(Step::End);
+            } else {
+                s.wait(3.0);
+                s.at(Step::QueueRing(ut));
+            }
             self.schedule(call, s);
             return;
         }
@@ -1081,6 +1153,7 @@ impl Pbx {
                     in_call: false,
                     took_call: false,
                 });
+                s.at(Step::Free(self.members[*member].phone.endpoint));
             }
         }
         s.at(Step::QueueLeave(ut.clone()));
@@ -1774,6 +1847,21 @@ impl Pbx {
                     .header("StateInterface", &interface);
                 member_figures(&mut w, &m, self.started, true);
                 agent_event(w)
+            }
+            Step::QueueRing(uid) => {
+                self.queue_ring(call, uid, now);
+                None
+            }
+            Step::Free(endpoint) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    if let Some(i) = c.phones.iter().position(|p| *p == endpoint) {
+                        c.phones.swap_remove(i);
+                        if let Some(i) = self.busy.iter().position(|b| *b == endpoint) {
+                            self.busy.swap_remove(i);
+                        }
+                    }
+                }
+                None
             }
             Step::End => {
                 if let Some(ended) = self.calls.remove(&call) {
