@@ -5,7 +5,15 @@
 //! `amicon serve` runs it as a standalone AMI server for testing other clients
 //! ([`serve`]). The parts: [`sim`] is the PBX (calls, channels, a queue) as pure state
 //! driven by a seeded RNG and a given clock; [`session`] is one client's protocol, also
-//! pure; [`server`] puts them on sockets; [`users`] says who may log in.
+//! pure; [`server`] puts them on sockets (and runs the benchmark flood); [`users`] says
+//! who may log in; [`actions`] is what `ListCommands` and `manager show command` print;
+//! [`wire`] writes messages byte for byte as Asterisk does.
+//!
+//! The demo office: phones `PJSIP/alice` (2001) to `PJSIP/paula` (2014), a `support`
+//! queue (extension 600, agents carol, dave, erin, mei) fed by outside callers on
+//! `PJSIP/trunk`, and test extensions for `Local/<exten>@<any context>` originates:
+//! `echo` (answers, 2 s), `long` (30 s), `short`, `busy`, `noanswer`, a phone's name or
+//! number, `600`/`support`. Other extensions fail like a missing one.
 
 pub mod actions;
 pub mod server;
