@@ -276,3 +276,17 @@ async fn a_port_in_use_is_reported_with_its_address() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn serve_refuses_an_empty_users_file_instead_of_falling_back_to_demo() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let cli = Cli::parse_from([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--users",
+        file.path().to_str().unwrap(),
+    ]);
+    let err = demo::serve(cli.serve).await.unwrap_err();
+    assert!(err.to_string().contains("no users in this file"), "{err}");
+}

@@ -210,6 +210,16 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
     let mut users = Users::default();
     if let Some(path) = &args.users {
         users.add_file(path).map_err(invalid)?;
+        if users.is_empty() {
+            let message = format!(
+                "{}: no users in this file (expected `name = secret` lines)",
+                path.display()
+            );
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                message,
+            ));
+        }
     }
     for flag in &args.user {
         users.add_flag(flag).map_err(invalid)?;
