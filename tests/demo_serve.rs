@@ -290,3 +290,39 @@ async fn serve_refuses_an_empty_users_file_instead_of_falling_back_to_demo() {
     let err = demo::serve(cli.serve).await.unwrap_err();
     assert!(err.to_string().contains("no users in this file"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_is_dropped_without_stalling_others() {
+    let server = demo::start(DemoOptions {
+        calls_per_second: 0.0,
+        flood: Some(FloodRate::Max),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // Logs in, then never reads: the flood fills its socket and the writes stall.
+    let mut stalled = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stalled,
+        b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    // Another client is served meanwhile.
+    let mut other = Client::connect(server.local_addr()).await;
+    let reply = other.action(b"Action: Ping\r\nActionID: p\r\n\r\n").await;
+    assert!(reply[0].is("Message", "Permission denied"));
+    // The stalled one is dropped once its writes time out (the paused clock runs ahead),
+    // and its flood is counted on the way out.
+    let mut counted = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        counted = server.flood_events_sent();
+        if counted > 0 {
+            break;
+        }
+    }
+    assert!(counted > 0, "the stalled client was never dropped");
+}
