@@ -2,14 +2,13 @@
 //! a call through `Local/dial@test` (two Local legs joined by a bridge) grouped into one
 //! call. Run by `.ci/run`, which starts Asterisk and exports the `AMI_TEST_*` variables.
 //! With `AMICON_CAPTURE_CALL=PATH` set, the stream is also written as a recording
-//! (how `tests/fixtures/calls/dial-call.txt` was made).
+//! (how `tests/fixtures/calls/dial-call.txt` was made, on a server with no other calls).
 
 use amicon::ami::Action;
 use amicon::calls::{CallState, Calls, LadderKind};
 use amicon::record::Recorder;
 use amicon::secret::Secret;
-use amicon::session::{self, Endpoint, SessionConfig, SessionEvent, SessionState, Stamped};
-use std::collections::HashSet;
+use amicon::session::{self, Endpoint, Link, SessionConfig, SessionEvent, SessionState, Stamped};
 use std::time::Duration;
 
 fn env(name: &str) -> String {
@@ -36,42 +35,23 @@ fn admin_config() -> SessionConfig {
     c
 }
 
-fn event_of<'a>(s: &'a Stamped, name: &str) -> Option<&'a amicon::ami::Message> {
+/// The Uniqueid our Originate's channel got, from the `OriginateResponse` linked to it.
+fn originated_uniqueid(s: &Stamped, action_id: &str) -> Option<String> {
     match &s.event {
-        SessionEvent::Received { message, .. } if message.is("Event", name) => Some(message),
+        SessionEvent::Received {
+            message,
+            link: Link::Related { action_id: id },
+            ..
+        } if id == action_id && message.is("Event", "OriginateResponse") => {
+            message.get_str("Uniqueid").map(|u| u.into_owned())
+        }
         _ => None,
     }
 }
 
-/// Collects the stream until every channel that appeared has hung up (or time runs out).
-async fn collect_call(stream: &mut session::EventStream, within: Duration) -> Vec<Stamped> {
-    let mut seen = Vec::new();
-    let mut open_channels = HashSet::new();
-    let mut any_hangup = false;
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let mut batch = Vec::new();
-        match tokio::time::timeout_at(deadline, stream.recv_batch(&mut batch)).await {
-            Ok(true) => {}
-            Ok(false) | Err(_) => return seen,
-        }
-        for s in &batch {
-            if let Some(m) = event_of(s, "Newchannel") {
-                open_channels.insert(m.get("Uniqueid").unwrap_or_default().to_vec());
-            }
-            if let Some(m) = event_of(s, "Hangup") {
-                open_channels.remove(m.get("Uniqueid").unwrap_or_default());
-                any_hangup = true;
-            }
-        }
-        seen.extend(batch);
-        if any_hangup && open_channels.is_empty() {
-            return seen;
-        }
-    }
-}
-
-async fn originate_dial_call() -> Vec<Stamped> {
+/// Originates `Local/dial@test` and collects the stream until that call ended. Other
+/// sessions may place calls on the same server meanwhile: those are in the stream too.
+async fn originate_dial_call() -> (Vec<Stamped>, String) {
     let (handle, mut stream) = session::spawn(admin_config());
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -95,13 +75,35 @@ async fn originate_dial_call() -> Vec<Stamped> {
         .with("Async", "true");
     let reply = handle.request(originate).await.expect("originate answered");
     assert!(reply.is_success(), "{:?}", reply.response);
-    seen.extend(collect_call(&mut stream, Duration::from_secs(20)).await);
-    handle.logoff().await;
-    let mut rest = Vec::new();
-    while let Ok(Some(s)) = tokio::time::timeout(Duration::from_secs(2), stream.recv()).await {
-        rest.push(s);
+    let mut calls = Calls::default();
+    for s in &seen {
+        calls.apply_stamped(s);
     }
-    seen.extend(rest);
+    let mut ours = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut batch = Vec::new();
+        match tokio::time::timeout_at(deadline, stream.recv_batch(&mut batch)).await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => panic!("our call did not end within 20 s"),
+        }
+        for s in &batch {
+            calls.apply_stamped(s);
+            ours = ours.or_else(|| originated_uniqueid(s, &reply.action_id));
+        }
+        seen.extend(batch);
+        let ended = ours
+            .as_deref()
+            .and_then(|u| calls.call_of_uniqueid(u))
+            .is_some_and(|c| !c.is_live());
+        if ended {
+            break;
+        }
+    }
+    handle.logoff().await;
+    while let Ok(Some(s)) = tokio::time::timeout(Duration::from_secs(2), stream.recv()).await {
+        seen.push(s);
+    }
     if let Ok(path) = std::env::var("AMICON_CAPTURE_CALL") {
         let mut recorder = Recorder::create(std::path::Path::new(&path)).expect("create capture");
         for s in &seen {
@@ -109,19 +111,18 @@ async fn originate_dial_call() -> Vec<Stamped> {
         }
         recorder.flush().expect("flush capture");
     }
-    seen
+    (seen, ours.expect("our originate's channel"))
 }
 
 #[tokio::test]
 #[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
 async fn a_call_through_local_dial_is_one_call_with_two_legs_a_bridge_and_a_cause() {
-    let seen = originate_dial_call().await;
+    let (seen, uniqueid) = originate_dial_call().await;
     let mut calls = Calls::default();
     for s in &seen {
         calls.apply_stamped(s);
     }
-    assert_eq!(calls.len(), 1, "{:?}", calls.ordered());
-    let call = calls.ordered()[0];
+    let call = calls.call_of_uniqueid(&uniqueid).expect("our call");
     let names: Vec<&str> = call.channels().iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names.len(), 4, "two Local legs, two halves each: {names:?}");
     assert_eq!(
@@ -151,4 +152,43 @@ async fn a_call_through_local_dial_is_one_call_with_two_legs_a_bridge_and_a_caus
         .rows
         .iter()
         .any(|r| r.kind == LadderKind::Dial && r.to_col.is_some()));
+
+    // The same stream written as a recording and read back gives the same call.
+    let mut recorder = Recorder::new(Vec::new()).expect("recorder");
+    for s in &seen {
+        recorder.write(s).expect("write");
+    }
+    let replayed = amicon::record::read(&recorder.into_inner());
+    let mut again = Calls::default();
+    for s in &replayed.entries {
+        again.apply_stamped(s);
+    }
+    assert_eq!(again.len(), calls.len());
+    let replay = again
+        .call_of_uniqueid(&uniqueid)
+        .expect("our call, replayed");
+    // Recordings keep microseconds, so compare everything but the times.
+    let shape = |c: &amicon::calls::Call| {
+        let channels: Vec<_> = c
+            .channels()
+            .iter()
+            .map(|ch| {
+                let cause = ch.hangup.as_ref().map(|h| (h.code, h.text.clone()));
+                (
+                    ch.name.clone(),
+                    ch.uniqueid.clone(),
+                    ch.state.clone(),
+                    cause,
+                )
+            })
+            .collect();
+        let rows: Vec<_> = c
+            .ladder()
+            .rows
+            .into_iter()
+            .map(|r| (r.from_col, r.to_col, r.label))
+            .collect();
+        (channels, rows, c.events().len(), c.caller(), c.callee())
+    };
+    assert_eq!(shape(replay), shape(call));
 }

@@ -492,6 +492,10 @@ impl Calls {
     }
 
     fn evict_live(&mut self) {
+        // Counting live calls walks them all: only worth it when there could be too many.
+        if self.calls.len() <= self.config.max_live_calls {
+            return;
+        }
         let live = self.live_count();
         if live <= self.config.max_live_calls {
             return;

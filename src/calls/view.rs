@@ -462,7 +462,7 @@ fn render_ladder(
     // Column headers: the channel names, cut in the middle to keep their distinct ends.
     for (i, column) in ladder.columns.iter().enumerate() {
         let x = lanes.x + lane_width * i as u16;
-        let text = fit_middle(&column.name, usize::from(lane_width.saturating_sub(1)));
+        let text = short_channel(&column.name, usize::from(lane_width.saturating_sub(1)));
         let style = if i == state.channel {
             theme.channel.patch(theme.selected)
         } else {
@@ -471,7 +471,28 @@ fn render_ladder(
         let pad = (lane_width.saturating_sub(text.width() as u16)) / 2;
         put(buf, x + pad, inner.y, &text, style, right);
     }
-    let visible = usize::from(inner.height - 1);
+    // Under each name, where that channel stands now.
+    let with_states = inner.height >= 6;
+    if with_states {
+        for (i, channel) in call.channels().iter().enumerate() {
+            let (text, style) = match &channel.hangup {
+                Some(h) => (
+                    format!("✕ {}", h.code.map(|c| c.to_string()).unwrap_or_default()),
+                    theme.hangup,
+                ),
+                None if channel.bridge.is_some() => {
+                    (format!("{} · bridged", channel.state), theme.bridge)
+                }
+                None => (channel.state.clone(), theme.live),
+            };
+            let text = fit(text.trim(), usize::from(lane_width.saturating_sub(1)));
+            let x = lanes.x + lane_width * i as u16;
+            let pad = (lane_width.saturating_sub(text.width() as u16)) / 2;
+            put(buf, x + pad, inner.y + 1, &text, style, right);
+        }
+    }
+    let top = inner.y + if with_states { 2 } else { 1 };
+    let visible = usize::from(inner.y + inner.height - top);
     let start = match state.ladder_scroll {
         Some(s) => s.min(ladder.rows.len().saturating_sub(visible)),
         None => ladder.rows.len().saturating_sub(visible),
@@ -480,7 +501,7 @@ fn render_ladder(
         state.ladder_scroll = Some(start);
     }
     for line in 0..visible {
-        let y = inner.y + 1 + line as u16;
+        let y = top + line as u16;
         for col in 0..ladder.columns.len() {
             put(buf, center(col), y, "│", theme.lane, right);
         }
@@ -621,6 +642,44 @@ fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// A channel name shortened to `width` columns, losing the least telling parts first:
+/// the zeros of its sequence number (`PJSIP/alice-00000001` → `PJSIP/alice-1`), then
+/// its technology (`alice-1`), then its middle.
+fn short_channel(name: &str, width: usize) -> String {
+    if name.width() <= width {
+        return name.to_string();
+    }
+    let compact = compact_sequence(name);
+    if compact.width() <= width {
+        return compact;
+    }
+    let bare = compact
+        .split_once('/')
+        .map_or(compact.as_str(), |(_, rest)| rest);
+    fit_middle(bare, width)
+}
+
+/// `Local/x@ctx-0000001a;1` → `Local/x@ctx-1a;1`: Asterisk's 8-hex-digit channel
+/// sequence without its leading zeros.
+fn compact_sequence(name: &str) -> String {
+    let (body, half) = match name.rsplit_once(';') {
+        Some((b, h)) if h.len() == 1 => (b, Some(h)),
+        _ => (name, None),
+    };
+    let Some((head, seq)) = body.rsplit_once('-') else {
+        return name.to_string();
+    };
+    if seq.len() != 8 || !seq.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return name.to_string();
+    }
+    let trimmed = seq.trim_start_matches('0');
+    let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
+    match half {
+        Some(h) => format!("{head}-{trimmed};{h}"),
+        None => format!("{head}-{trimmed}"),
+    }
+}
+
 /// `text` cut in the middle to `width` columns: `Local/dial…10;1`.
 fn fit_middle(text: &str, width: usize) -> String {
     if text.width() <= width {
@@ -692,6 +751,20 @@ mod tests {
             "Local/d…00010;1"
         );
         assert!(fit_middle("张三丰先生张三丰先生", 9).width() <= 9);
+    }
+
+    #[test]
+    fn channel_names_shorten_by_their_least_telling_parts_first() {
+        let name = "Local/dial@test-00000010;1";
+        assert_eq!(short_channel(name, 30), name);
+        assert_eq!(short_channel(name, 20), "Local/dial@test-10;1");
+        assert_eq!(short_channel(name, 15), "dial@test-10;1");
+        assert_eq!(short_channel("PJSIP/alice-00000001", 13), "PJSIP/alice-1");
+        assert_eq!(
+            short_channel("PJSIP/trunk-provider-0000abcd", 12),
+            "trunk-…-abcd"
+        );
+        assert_eq!(short_channel("SIP/张三丰-00000001", 9), "张三丰-1");
     }
 
     #[test]
