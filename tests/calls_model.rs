@@ -602,3 +602,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_local_name_seen_again_after_a_restart_starts_a_new_call() {
+    let mut calls = Calls::default();
+    calls.apply(at(0), &newchannel("Local/x@ctx-00000001;1", "1.1", "1.1"));
+    calls.apply(at(1), &hangup("Local/x@ctx-00000001;1", "1.1", "1.1", "16"));
+    // Asterisk restarted: channel sequence numbers start again, Uniqueids do not repeat.
+    calls.apply(at(60), &newchannel("Local/x@ctx-00000001;2", "9.2", "9.2"));
+    assert_eq!(calls.len(), 2);
+    assert!(calls.ordered()[0].is_live());
+}

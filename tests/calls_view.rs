@@ -195,12 +195,11 @@ fn ladder_of_the_recorded_dial_call_80x24() {
 fn ladder_of_the_recorded_dial_call_wide_scrolled_to_the_top() {
     let calls = dial_call();
     let now = calls.ordered()[0].end.unwrap();
-    let mut state = DetailState {
-        ladder_scroll: Some(0),
-        timeline_scroll: Some(0),
-        pane: DetailPane::Timeline,
-        channel: 1,
-    };
+    let mut state = DetailState::default();
+    state.ladder_scroll = Some(0);
+    state.timeline_scroll = Some(0);
+    state.pane = DetailPane::Timeline;
+    state.channel = 1;
     insta::assert_snapshot!(draw_detail(&calls, 140, 40, now, &mut state));
 }
 
@@ -273,4 +272,36 @@ fn the_selection_follows_its_call_when_rows_move() {
     state.move_by(&calls, -1);
     assert_ne!(state.selected(), Some(picked));
     assert_eq!(state.selected_call(&calls).map(|c| c.is_live()), Some(true));
+}
+
+#[test]
+fn scrolling_the_detail_moves_what_is_seen_and_returns_to_following_at_the_end() {
+    let calls = dial_call();
+    let call = calls.ordered()[0];
+    let mut state = DetailState::default();
+    let top_line = |state: &mut DetailState| {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal
+            .draw(|f| render_call_detail(f, f.area(), call, state, at(0), &Theme::new(true)))
+            .unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        // The first ladder row: the header block (3 lines), the border, names, states.
+        (0..80)
+            .map(|x| buffer[(x, 6)].symbol().to_string())
+            .collect::<String>()
+    };
+    let following = top_line(&mut state);
+    assert!(state.page() > 1);
+    state.scroll_by(call, -1);
+    let up_one = top_line(&mut state);
+    assert_ne!(following, up_one, "one step up shows an earlier row");
+    assert!(state.ladder_scroll.is_some());
+    state.scroll_by(call, 1);
+    assert_eq!(
+        state.ladder_scroll, None,
+        "back at the end: following again"
+    );
+    assert_eq!(top_line(&mut state), following);
+    state.scroll_by(call, -10_000);
+    assert_eq!(state.ladder_scroll, Some(0));
 }

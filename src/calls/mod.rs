@@ -275,7 +275,9 @@ impl Calls {
             targets.push(id);
         } else if snapshots.is_empty() && bridges.is_empty() {
             // Only a channel name (`TestEvent`), or only a bridge (`BridgeDestroy`).
-            let by_name = text(msg, "Channel").and_then(|n| self.by_name.get(&n).copied());
+            let by_name = text(msg, "Channel")
+                .and_then(|n| self.by_name.get(&n).copied())
+                .filter(|id| self.calls.get(id).is_some_and(Call::is_live));
             let by_bridge = bridge_ids(msg)
                 .iter()
                 .find_map(|b| self.by_bridge.get(b).copied());
@@ -307,10 +309,13 @@ impl Calls {
                 .or_else(|| s.linkedid.as_ref().and_then(|l| self.by_linkedid.get(l)))
                 .or_else(|| s.linkedid.as_ref().and_then(|l| self.by_uniqueid.get(l)))
                 .or_else(|| {
+                    // Names repeat after an Asterisk restart: only a live call's Local
+                    // channel can be the other half.
                     s.channel
                         .as_deref()
                         .and_then(local_base)
                         .and_then(|b| self.by_local.get(b))
+                        .filter(|id| self.calls.get(id).is_some_and(Call::is_live))
                 });
             found.extend(hit.copied());
         }

@@ -156,6 +156,9 @@ pub struct DetailState {
     /// First visible ladder row and timeline line; `None` follows the newest.
     pub ladder_scroll: Option<usize>,
     pub timeline_scroll: Option<usize>,
+    /// Lines each pane showed at the last render, so scrolling moves what is seen.
+    ladder_page: usize,
+    timeline_page: usize,
 }
 
 impl Default for DetailState {
@@ -165,6 +168,8 @@ impl Default for DetailState {
             channel: 0,
             ladder_scroll: None,
             timeline_scroll: None,
+            ladder_page: 1,
+            timeline_page: 1,
         }
     }
 }
@@ -180,13 +185,30 @@ impl DetailState {
     /// Scrolls the focused pane by `delta` lines (negative: up). Scrolling to the end
     /// makes it follow new events again.
     pub fn scroll_by(&mut self, call: &Call, delta: isize) {
-        let (scroll, len) = match self.pane {
-            DetailPane::Ladder => (&mut self.ladder_scroll, call.ladder().rows.len()),
-            DetailPane::Timeline => (&mut self.timeline_scroll, call.events().len() + 1),
+        let (scroll, len, page) = match self.pane {
+            DetailPane::Ladder => (
+                &mut self.ladder_scroll,
+                call.ladder().rows.len(),
+                self.ladder_page,
+            ),
+            DetailPane::Timeline => (
+                &mut self.timeline_scroll,
+                call.events().len() + usize::from(call.evicted_events() > 0),
+                self.timeline_page,
+            ),
         };
-        let current = scroll.unwrap_or(len.saturating_sub(1)) as isize;
+        let last_start = len.saturating_sub(page);
+        let current = scroll.unwrap_or(last_start) as isize;
         let next = (current + delta).max(0) as usize;
-        *scroll = (next < len.saturating_sub(1)).then_some(next);
+        *scroll = (next < last_start).then_some(next);
+    }
+
+    /// Lines the focused pane showed at the last render: the step of Page Up/Down.
+    pub fn page(&self) -> usize {
+        match self.pane {
+            DetailPane::Ladder => self.ladder_page,
+            DetailPane::Timeline => self.timeline_page,
+        }
     }
 
     pub fn next_channel(&mut self, call: &Call) {
@@ -493,6 +515,7 @@ fn render_ladder(
     }
     let top = inner.y + if with_states { 2 } else { 1 };
     let visible = usize::from(inner.y + inner.height - top);
+    state.ladder_page = visible.max(1);
     let start = match state.ladder_scroll {
         Some(s) => s.min(ladder.rows.len().saturating_sub(visible)),
         None => ladder.rows.len().saturating_sub(visible),
@@ -592,6 +615,7 @@ fn render_timeline(
         ]));
     }
     let visible = usize::from(inner.height);
+    state.timeline_page = visible.max(1);
     let start = match state.timeline_scroll {
         Some(s) => s.min(lines.len().saturating_sub(visible)),
         None => lines.len().saturating_sub(visible),
