@@ -258,11 +258,15 @@ impl Calls {
         let name = String::from_utf8_lossy(name).into_owned();
         // Late accounting records must not resurrect a call that was already evicted.
         let creates = !matches!(name.as_str(), "Cdr" | "CEL");
-        let snapshots = snapshots(msg);
-        let bridges = if joins_through_bridge(msg) {
-            bridge_ids(msg)
-        } else {
+        let Scan {
+            snapshots,
+            bridges: named_bridges,
+            holding_bridge,
+        } = scan(msg);
+        let bridges = if holding_bridge {
             Vec::new()
+        } else {
+            named_bridges.clone()
         };
         let mut targets: Vec<CallId> = Vec::new();
         if SEPARATE_SNAPSHOTS.contains(&name.as_str()) {
@@ -278,7 +282,7 @@ impl Calls {
             let by_name = text(msg, "Channel")
                 .and_then(|n| self.by_name.get(&n).copied())
                 .filter(|id| self.calls.get(id).is_some_and(Call::is_live));
-            let by_bridge = bridge_ids(msg)
+            let by_bridge = named_bridges
                 .iter()
                 .find_map(|b| self.by_bridge.get(b).copied());
             targets.extend(by_name.or(by_bridge));
@@ -1052,75 +1056,136 @@ struct Snapshot {
     exten: Option<String>,
 }
 
-fn snapshots(msg: &Message) -> Vec<Snapshot> {
-    let mut out: Vec<Snapshot> = Vec::new();
+/// What one pass over an event's headers finds: the channels it describes and the
+/// bridges it names. One pass, because events carry 20 to 60 headers and a key lookup
+/// is a scan: looking each field up by name made this the cost of the whole model.
+struct Scan {
+    snapshots: Vec<Snapshot>,
+    bridges: Vec<String>,
+    /// A parking lot or holding bridge: being in one does not join calls.
+    holding_bridge: bool,
+}
+
+/// The snapshot fields, found under any prefix (`DestChannel`, `LocalOneUniqueid`).
+const FIELDS: [&[u8]; 10] = [
+    b"Uniqueid",
+    b"Linkedid",
+    b"Channel",
+    b"ChannelStateDesc",
+    b"CallerIDNum",
+    b"CallerIDName",
+    b"ConnectedLineNum",
+    b"ConnectedLineName",
+    b"Context",
+    b"Exten",
+];
+
+struct RawSnapshot<'a> {
+    prefix: &'a [u8],
+    fields: [Option<&'a [u8]>; FIELDS.len()],
+}
+
+fn scan(msg: &Message) -> Scan {
+    let mut raw: Vec<RawSnapshot> = Vec::new();
+    let mut bridges: Vec<String> = Vec::new();
+    let mut holding_bridge = false;
+    let mut new_name = None;
     for (key, value) in msg.headers() {
-        let Some(prefix) = strip_suffix_ignore_case(key, b"Uniqueid") else {
-            continue;
-        };
-        if strip_suffix_ignore_case(prefix, b"Bridge").is_some() {
+        if let Some(prefix) = strip_suffix_ignore_case(key, b"Uniqueid") {
+            if strip_suffix_ignore_case(prefix, b"Bridge").is_some() {
+                let id = lossy_trim(value);
+                if !id.is_empty() && !bridges.contains(&id) {
+                    bridges.push(id);
+                }
+                continue;
+            }
+        }
+        if key.eq_ignore_ascii_case(b"BridgeType") || key.eq_ignore_ascii_case(b"BridgeTechnology")
+        {
+            holding_bridge |=
+                value.eq_ignore_ascii_case(b"parking") || value.eq_ignore_ascii_case(b"holding");
             continue;
         }
-        let uniqueid = String::from_utf8_lossy(value).trim().to_string();
-        if uniqueid.is_empty() || uniqueid == "<null>" || out.iter().any(|s| s.uniqueid == uniqueid)
+        if key.eq_ignore_ascii_case(b"Newname") {
+            new_name = Some(value);
+            continue;
+        }
+        for (i, field) in FIELDS.iter().enumerate() {
+            let Some(prefix) = strip_suffix_ignore_case(key, field) else {
+                continue;
+            };
+            let slot = match raw
+                .iter()
+                .position(|r| r.prefix.eq_ignore_ascii_case(prefix))
+            {
+                Some(slot) => slot,
+                None => {
+                    raw.push(RawSnapshot {
+                        prefix,
+                        fields: [None; FIELDS.len()],
+                    });
+                    raw.len() - 1
+                }
+            };
+            // The first value wins, as with `Message::get`.
+            raw[slot].fields[i].get_or_insert(value);
+            break;
+        }
+    }
+    let mut snapshots: Vec<Snapshot> = Vec::with_capacity(raw.len());
+    for r in &raw {
+        let [uniqueid, linkedid, channel, state, cid_num, cid_name, cl_num, cl_name, context, exten] =
+            r.fields;
+        let Some(uniqueid) = uniqueid.map(lossy_trim) else {
+            continue;
+        };
+        if uniqueid.is_empty()
+            || uniqueid == "<null>"
+            || snapshots.iter().any(|s| s.uniqueid == uniqueid)
         {
             continue;
         }
-        let prefix = String::from_utf8_lossy(prefix);
-        let field = |name: &str| text(msg, &format!("{prefix}{name}"));
-        let party = |num: &str, name: &str| {
-            let num_key = format!("{prefix}{num}");
-            let name_key = format!("{prefix}{name}");
-            (msg.get(&num_key).is_some() || msg.get(&name_key).is_some()).then(|| Party {
-                num: party_text(msg, &num_key),
-                name: party_text(msg, &name_key),
+        let party = |num: Option<&[u8]>, name: Option<&[u8]>| {
+            (num.is_some() || name.is_some()).then(|| Party {
+                num: num.map(party_value).unwrap_or_default(),
+                name: name.map(party_value).unwrap_or_default(),
             })
         };
-        out.push(Snapshot {
+        snapshots.push(Snapshot {
             uniqueid,
-            linkedid: field("Linkedid").filter(|l| !l.is_empty()),
-            channel: field("Channel")
-                .or_else(|| (prefix.is_empty()).then(|| text(msg, "Newname")).flatten())
-                .filter(|c| !c.is_empty()),
-            state: field("ChannelStateDesc"),
-            caller: party("CallerIDNum", "CallerIDName"),
-            connected: party("ConnectedLineNum", "ConnectedLineName"),
-            context: field("Context"),
-            exten: field("Exten"),
+            linkedid: linkedid.map(lossy_trim).filter(|l| !l.is_empty()),
+            channel: channel.map(lossy_trim).filter(|c| !c.is_empty()),
+            state: state.map(lossy_trim),
+            caller: party(cid_num, cid_name),
+            connected: party(cl_num, cl_name),
+            context: context.map(lossy_trim),
+            exten: exten.map(lossy_trim),
         });
     }
-    // A `Rename` event names the new channel name in `Newname`.
-    if msg.is("Event", "Rename") {
-        if let (Some(first), Some(new)) = (out.first_mut(), text(msg, "Newname")) {
-            first.channel = Some(new);
+    // A `Rename` event gives the channel's new name in `Newname`.
+    if let (Some(new), true) = (new_name, msg.is("Event", "Rename")) {
+        if let Some(first) = snapshots.first_mut() {
+            first.channel = Some(lossy_trim(new));
         }
     }
-    out
-}
-
-fn bridge_ids(msg: &Message) -> Vec<String> {
-    let mut out = Vec::new();
-    for (key, value) in msg.headers() {
-        if strip_suffix_ignore_case(key, b"BridgeUniqueid").is_some() {
-            let id = String::from_utf8_lossy(value).trim().to_string();
-            if !id.is_empty() && !out.contains(&id) {
-                out.push(id);
-            }
-        }
+    Scan {
+        snapshots,
+        bridges,
+        holding_bridge,
     }
-    out
 }
 
-/// Parking lots and holding bridges hold many unrelated calls: being in one does not
-/// join them.
-fn joins_through_bridge(msg: &Message) -> bool {
-    !["parking", "holding"].iter().any(|t| {
-        msg.get("BridgeType")
-            .is_some_and(|v| v.eq_ignore_ascii_case(t.as_bytes()))
-            || msg
-                .get("BridgeTechnology")
-                .is_some_and(|v| v.eq_ignore_ascii_case(t.as_bytes()))
-    })
+fn lossy_trim(value: &[u8]) -> String {
+    String::from_utf8_lossy(value.trim_ascii()).into_owned()
+}
+
+fn party_value(value: &[u8]) -> String {
+    let v = value.trim_ascii();
+    if v == b"<unknown>" {
+        String::new()
+    } else {
+        String::from_utf8_lossy(v).into_owned()
+    }
 }
 
 /// Events naming channels of different calls without joining them: a supervisor
