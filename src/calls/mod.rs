@@ -14,8 +14,9 @@
 
 pub mod view;
 
-use crate::ami::{Kind, Message};
+use crate::ami::Message;
 use crate::session::{Link, SessionEvent, Stamped};
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
@@ -179,10 +180,10 @@ impl Calls {
     /// `EventList` member, `CoreShowChannel`, `Status`...) are ignored, since they
     /// describe calls without being part of one.
     pub fn apply(&mut self, at: SystemTime, msg: &Message) {
-        if msg.kind() != Kind::Event || looks_like_list_item(msg) {
-            return;
+        let scan = scan(msg);
+        if !scan.list_item {
+            self.apply_scanned(at, msg, scan);
         }
-        self.apply_event(at, msg);
     }
 
     /// Folds one entry of a session's stream in: unsolicited events and events related to
@@ -194,7 +195,7 @@ impl Calls {
                 message,
                 link: Link::Unsolicited | Link::Related { .. },
                 ..
-            } if message.kind() == Kind::Event => self.apply_event(entry.at, message),
+            } => self.apply_scanned(entry.at, message, scan(message)),
             SessionEvent::Gap { .. } | SessionEvent::Dropped { .. } => {
                 for call in self.calls.values_mut().filter(|c| c.end.is_none()) {
                     call.missed_events = true;
@@ -251,25 +252,27 @@ impl Calls {
             .and_then(|id| self.calls.get(id))
     }
 
-    fn apply_event(&mut self, at: SystemTime, msg: &Message) {
-        let Some(name) = msg.event_name() else {
-            return;
-        };
-        let name = String::from_utf8_lossy(name).into_owned();
-        // Late accounting records must not resurrect a call that was already evicted.
-        let creates = !matches!(name.as_str(), "Cdr" | "CEL");
+    fn apply_scanned(&mut self, at: SystemTime, msg: &Message, scan: Scan<'_>) {
         let Scan {
+            event: Some(name),
             snapshots,
             bridges: named_bridges,
             holding_bridge,
-        } = scan(msg);
+            own_uniqueid,
+            ..
+        } = scan
+        else {
+            return;
+        };
+        // Late accounting records must not resurrect a call that was already evicted.
+        let creates = !matches!(name.as_ref(), "Cdr" | "CEL");
         let bridges = if holding_bridge {
             Vec::new()
         } else {
             named_bridges.clone()
         };
         let mut targets: Vec<CallId> = Vec::new();
-        if SEPARATE_SNAPSHOTS.contains(&name.as_str()) {
+        if SEPARATE_SNAPSHOTS.contains(&name.as_ref()) {
             for s in &snapshots {
                 if let Some(id) = self.unit(at, std::slice::from_ref(s), &[], creates) {
                     targets.push(id);
@@ -290,7 +293,7 @@ impl Calls {
         targets.sort_unstable();
         targets.dedup();
         for id in targets {
-            self.record(id, at, &name, msg);
+            self.record(id, at, &name, msg, own_uniqueid.as_deref(), &named_bridges);
         }
         self.evict_ended(at);
         self.evict_live();
@@ -301,17 +304,18 @@ impl Calls {
     fn unit(
         &mut self,
         at: SystemTime,
-        snapshots: &[Snapshot],
+        snapshots: &[Snapshot<'_>],
         bridges: &[String],
         creates: bool,
     ) -> Option<CallId> {
         let mut found: Vec<CallId> = Vec::new();
         for s in snapshots {
+            let linkedid = s.linkedid.as_deref();
             let hit = self
                 .by_uniqueid
-                .get(&s.uniqueid)
-                .or_else(|| s.linkedid.as_ref().and_then(|l| self.by_linkedid.get(l)))
-                .or_else(|| s.linkedid.as_ref().and_then(|l| self.by_uniqueid.get(l)))
+                .get(s.uniqueid.as_ref())
+                .or_else(|| linkedid.and_then(|l| self.by_linkedid.get(l)))
+                .or_else(|| linkedid.and_then(|l| self.by_uniqueid.get(l)))
                 .or_else(|| {
                     // Names repeat after an Asterisk restart: only a live call's Local
                     // channel can be the other half.
@@ -343,14 +347,18 @@ impl Calls {
                 let first = snapshots.first().filter(|_| creates)?;
                 let id = self.next_id;
                 self.next_id += 1;
-                let linkedid = first.linkedid.clone().unwrap_or(first.uniqueid.clone());
+                let linkedid = first
+                    .linkedid
+                    .as_ref()
+                    .unwrap_or(&first.uniqueid)
+                    .to_string();
                 self.calls.insert(id, Call::new(id, at, linkedid.clone()));
                 self.by_linkedid.insert(linkedid, id);
                 id
             }
         };
         for s in snapshots {
-            let known = self.by_uniqueid.contains_key(&s.uniqueid);
+            let known = self.by_uniqueid.contains_key(s.uniqueid.as_ref());
             if !known && !creates {
                 continue;
             }
@@ -363,18 +371,18 @@ impl Calls {
             if channel_live {
                 call.end = None;
             }
-            self.by_uniqueid.insert(s.uniqueid.clone(), target);
+            point(&mut self.by_uniqueid, &s.uniqueid, target);
             if let Some(name) = &s.channel {
-                self.by_name.insert(name.clone(), target);
+                point(&mut self.by_name, name, target);
                 if let Some(base) = local_base(name) {
-                    self.by_local.insert(base.to_string(), target);
+                    point(&mut self.by_local, base, target);
                 }
             }
-            if let Some(l) = &s.linkedid {
-                if !call.linkedids.contains(l) {
-                    call.linkedids.push(l.clone());
+            if let Some(l) = s.linkedid.as_deref() {
+                if !call.linkedids.iter().any(|x| x == l) {
+                    call.linkedids.push(l.to_string());
                 }
-                self.by_linkedid.insert(l.clone(), target);
+                point(&mut self.by_linkedid, l, target);
             }
         }
         let call = self.calls.get_mut(&target).expect("target exists");
@@ -382,7 +390,7 @@ impl Calls {
             if !call.bridges.contains(b) {
                 call.bridges.push(b.clone());
             }
-            self.by_bridge.insert(b.clone(), target);
+            point(&mut self.by_bridge, b, target);
         }
         Some(target)
     }
@@ -411,7 +419,15 @@ impl Calls {
     }
 
     /// Adds the event to call `id` and applies what it means.
-    fn record(&mut self, id: CallId, at: SystemTime, name: &str, msg: &Message) {
+    fn record(
+        &mut self,
+        id: CallId,
+        at: SystemTime,
+        name: &str,
+        msg: &Message,
+        uniqueid: Option<&str>,
+        bridges: &[String],
+    ) {
         let seq = self.next_seq;
         self.next_seq += 1;
         let max_events = self.config.max_events_per_call;
@@ -427,11 +443,16 @@ impl Calls {
             call.events.pop_front();
             call.evicted_events += 1;
         }
-        call.last_event = Some((name.to_string(), at));
-        let uniqueid = text(msg, "Uniqueid");
-        let channel = uniqueid
-            .as_deref()
-            .and_then(|u| call.channels.iter_mut().find(|c| c.uniqueid == u));
+        match &mut call.last_event {
+            Some((last, when)) => {
+                if last != name {
+                    name.clone_into(last);
+                }
+                *when = at;
+            }
+            None => call.last_event = Some((name.to_string(), at)),
+        }
+        let channel = uniqueid.and_then(|u| call.channels.iter_mut().find(|c| c.uniqueid == u));
         match name {
             "Hangup" => {
                 if let Some(channel) = channel {
@@ -454,7 +475,7 @@ impl Calls {
             }
             "BridgeEnter" => {
                 if let Some(channel) = channel {
-                    channel.bridge = text(msg, "BridgeUniqueid");
+                    channel.bridge = bridges.first().cloned();
                 }
             }
             "BridgeLeave" => {
@@ -565,20 +586,20 @@ impl Call {
         }
     }
 
-    fn channel_entry(&mut self, s: &Snapshot, at: SystemTime, order: u64) -> &mut Channel {
+    fn channel_entry(&mut self, s: &Snapshot<'_>, at: SystemTime, order: u64) -> &mut Channel {
         let index = match self.channels.iter().position(|c| c.uniqueid == s.uniqueid) {
             Some(i) => i,
             None => {
                 self.channels.push(Channel {
-                    name: s.channel.clone().unwrap_or_default(),
-                    uniqueid: s.uniqueid.clone(),
-                    linkedid: s.linkedid.clone().unwrap_or_default(),
+                    name: s.channel.as_deref().unwrap_or_default().to_string(),
+                    uniqueid: s.uniqueid.to_string(),
+                    linkedid: s.linkedid.as_deref().unwrap_or_default().to_string(),
                     state: String::new(),
                     caller: Party::default(),
                     connected: Party::default(),
                     context: String::new(),
                     exten: String::new(),
-                    dialed_exten: s.exten.clone().unwrap_or_default(),
+                    dialed_exten: s.exten.as_deref().unwrap_or_default().to_string(),
                     first_seen: at,
                     bridge: None,
                     hangup: None,
@@ -868,28 +889,25 @@ impl Call {
 }
 
 impl Channel {
-    fn update_from(&mut self, s: &Snapshot) {
-        if let Some(name) = &s.channel {
-            self.name.clone_from(name);
-        }
-        if let Some(v) = &s.state {
-            self.state.clone_from(v);
-        }
-        if let Some(v) = &s.caller {
-            self.caller.clone_from(v);
-        }
-        if let Some(v) = &s.connected {
-            self.connected.clone_from(v);
-        }
-        if let Some(v) = &s.context {
-            self.context.clone_from(v);
-        }
-        if let Some(v) = &s.exten {
-            self.exten.clone_from(v);
+    fn update_from(&mut self, s: &Snapshot<'_>) {
+        let fields = [
+            (&mut self.name, &s.channel),
+            (&mut self.state, &s.state),
+            (&mut self.context, &s.context),
+            (&mut self.exten, &s.exten),
+            (&mut self.caller.num, &s.caller_num),
+            (&mut self.caller.name, &s.caller_name),
+            (&mut self.connected.num, &s.connected_num),
+            (&mut self.connected.name, &s.connected_name),
+        ];
+        for (field, value) in fields {
+            if let Some(v) = value {
+                set(field, v);
+            }
         }
         if self.linkedid.is_empty() {
             if let Some(l) = &s.linkedid {
-                self.linkedid.clone_from(l);
+                set(&mut self.linkedid, l);
             }
         }
     }
@@ -1045,22 +1063,48 @@ pub fn first_placeholder(text: &str) -> Option<std::ops::Range<usize>> {
 /// One channel described by an event: `Channel`, `Uniqueid`... or the same keys with a
 /// prefix (`DestUniqueid`, `LocalOneUniqueid`, `TransfereeUniqueid`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Snapshot {
-    uniqueid: String,
-    linkedid: Option<String>,
-    channel: Option<String>,
-    state: Option<String>,
-    caller: Option<Party>,
-    connected: Option<Party>,
-    context: Option<String>,
-    exten: Option<String>,
+struct Snapshot<'a> {
+    uniqueid: Cow<'a, str>,
+    linkedid: Option<Cow<'a, str>>,
+    channel: Option<Cow<'a, str>>,
+    state: Option<Cow<'a, str>>,
+    caller_num: Option<Cow<'a, str>>,
+    caller_name: Option<Cow<'a, str>>,
+    connected_num: Option<Cow<'a, str>>,
+    connected_name: Option<Cow<'a, str>>,
+    context: Option<Cow<'a, str>>,
+    exten: Option<Cow<'a, str>>,
+}
+
+/// Assigns without allocating when the value did not change (the usual case: every
+/// event repeats its channel's whole snapshot).
+fn set(field: &mut String, value: &str) {
+    if field != value {
+        value.clone_into(field);
+    }
+}
+
+/// Points `key` at `target`, allocating the key only when it is new.
+fn point(map: &mut HashMap<String, CallId>, key: &str, target: CallId) {
+    match map.get_mut(key) {
+        Some(id) => *id = target,
+        None => {
+            map.insert(key.to_string(), target);
+        }
+    }
 }
 
 /// What one pass over an event's headers finds: the channels it describes and the
 /// bridges it names. One pass, because events carry 20 to 60 headers and a key lookup
 /// is a scan: looking each field up by name made this the cost of the whole model.
-struct Scan {
-    snapshots: Vec<Snapshot>,
+struct Scan<'a> {
+    /// The `Event` value; `None` for responses and actions.
+    event: Option<Cow<'a, str>>,
+    /// An item of some action's list rather than a call event (see [`Calls::apply`]).
+    list_item: bool,
+    /// The unprefixed `Uniqueid`: the channel the event is about.
+    own_uniqueid: Option<Cow<'a, str>>,
+    snapshots: Vec<Snapshot<'a>>,
     bridges: Vec<String>,
     /// A parking lot or holding bridge: being in one does not join calls.
     holding_bridge: bool,
@@ -1085,17 +1129,32 @@ struct RawSnapshot<'a> {
     fields: [Option<&'a [u8]>; FIELDS.len()],
 }
 
-fn scan(msg: &Message) -> Scan {
+fn scan(msg: &Message) -> Scan<'_> {
     let mut raw: Vec<RawSnapshot> = Vec::new();
     let mut bridges: Vec<String> = Vec::new();
     let mut holding_bridge = false;
     let mut new_name = None;
+    let mut event = None;
+    let mut action_id = false;
+    let mut event_list = false;
     for (key, value) in msg.headers() {
+        if key.eq_ignore_ascii_case(b"Event") {
+            event.get_or_insert(value);
+            continue;
+        }
+        if key.eq_ignore_ascii_case(b"ActionID") {
+            action_id = true;
+            continue;
+        }
+        if key.eq_ignore_ascii_case(b"EventList") {
+            event_list = true;
+            continue;
+        }
         if let Some(prefix) = strip_suffix_ignore_case(key, b"Uniqueid") {
             if strip_suffix_ignore_case(prefix, b"Bridge").is_some() {
                 let id = lossy_trim(value);
-                if !id.is_empty() && !bridges.contains(&id) {
-                    bridges.push(id);
+                if !id.is_empty() && !bridges.iter().any(|b| *b == id) {
+                    bridges.push(id.into_owned());
                 }
                 continue;
             }
@@ -1133,6 +1192,7 @@ fn scan(msg: &Message) -> Scan {
         }
     }
     let mut snapshots: Vec<Snapshot> = Vec::with_capacity(raw.len());
+    let mut own_uniqueid = None;
     for r in &raw {
         let [uniqueid, linkedid, channel, state, cid_num, cid_name, cl_num, cl_name, context, exten] =
             r.fields;
@@ -1145,19 +1205,20 @@ fn scan(msg: &Message) -> Scan {
         {
             continue;
         }
-        let party = |num: Option<&[u8]>, name: Option<&[u8]>| {
-            (num.is_some() || name.is_some()).then(|| Party {
-                num: num.map(party_value).unwrap_or_default(),
-                name: name.map(party_value).unwrap_or_default(),
-            })
-        };
+        if r.prefix.is_empty() {
+            own_uniqueid = Some(uniqueid.clone());
+        }
+        let (cid_num, cid_name) = party(cid_num, cid_name);
+        let (cl_num, cl_name) = party(cl_num, cl_name);
         snapshots.push(Snapshot {
             uniqueid,
             linkedid: linkedid.map(lossy_trim).filter(|l| !l.is_empty()),
             channel: channel.map(lossy_trim).filter(|c| !c.is_empty()),
             state: state.map(lossy_trim),
-            caller: party(cid_num, cid_name),
-            connected: party(cl_num, cl_name),
+            caller_num: cid_num,
+            caller_name: cid_name,
+            connected_num: cl_num,
+            connected_name: cl_name,
             context: context.map(lossy_trim),
             exten: exten.map(lossy_trim),
         });
@@ -1168,24 +1229,48 @@ fn scan(msg: &Message) -> Scan {
             first.channel = Some(lossy_trim(new));
         }
     }
+    let event = event.map(lossy_trim);
+    let list_item = event.as_deref().is_some_and(|name| {
+        event_list
+            || LIST_ITEM_EVENTS.iter().any(|n| name.eq_ignore_ascii_case(n))
+            // Only these two carry an ActionID as real events.
+            || (action_id
+                && !name.eq_ignore_ascii_case("OriginateResponse")
+                && !name.eq_ignore_ascii_case("UserEvent"))
+    });
     Scan {
+        event,
+        list_item,
+        own_uniqueid,
         snapshots,
         bridges,
         holding_bridge,
     }
 }
 
-fn lossy_trim(value: &[u8]) -> String {
-    String::from_utf8_lossy(value.trim_ascii()).into_owned()
+fn lossy_trim(value: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(value.trim_ascii())
 }
 
-fn party_value(value: &[u8]) -> String {
-    let v = value.trim_ascii();
-    if v == b"<unknown>" {
-        String::new()
-    } else {
-        String::from_utf8_lossy(v).into_owned()
+/// Caller ID fields, known when either the number or the name is given, with
+/// `<unknown>` (Asterisk's way of saying empty) read as empty.
+#[allow(clippy::type_complexity)]
+fn party<'a>(
+    num: Option<&'a [u8]>,
+    name: Option<&'a [u8]>,
+) -> (Option<Cow<'a, str>>, Option<Cow<'a, str>>) {
+    if num.is_none() && name.is_none() {
+        return (None, None);
     }
+    let value = |v: Option<&'a [u8]>| {
+        let v = v.map(|v| v.trim_ascii()).unwrap_or_default();
+        if v == b"<unknown>" {
+            Cow::Borrowed("")
+        } else {
+            String::from_utf8_lossy(v)
+        }
+    };
+    (Some(value(num)), Some(value(name)))
 }
 
 /// Events naming channels of different calls without joining them: a supervisor
@@ -1207,23 +1292,6 @@ const LIST_ITEM_EVENTS: &[&str] = &[
     "QueueEntry",
     "QueueParams",
 ];
-
-/// Whether a bare message (no session link to tell) is an item of some action's list:
-/// it carries `EventList`, has a list item's name, or answers an ActionID (only
-/// `OriginateResponse` and `UserEvent` carry one as real events).
-fn looks_like_list_item(msg: &Message) -> bool {
-    let name = msg.event_name().unwrap_or_default();
-    if msg.get("EventList").is_some()
-        || LIST_ITEM_EVENTS
-            .iter()
-            .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
-    {
-        return true;
-    }
-    msg.action_id().is_some()
-        && !name.eq_ignore_ascii_case(b"OriginateResponse")
-        && !name.eq_ignore_ascii_case(b"UserEvent")
-}
 
 fn strip_suffix_ignore_case<'a>(key: &'a [u8], suffix: &[u8]) -> Option<&'a [u8]> {
     let cut = key.len().checked_sub(suffix.len())?;
