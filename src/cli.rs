@@ -91,6 +91,8 @@ pub enum Command {
     /// Stream events that match a filter (raw AMI text, --format line, or --json).
     #[command(after_help = WATCH_AFTER_HELP)]
     Watch(WatchArgs),
+    /// Run a simulated Asterisk 22 AMI server (for testing clients and scripts).
+    Serve(crate::demo::ServeArgs),
 }
 
 const SEND_AFTER_HELP: &str = "\
@@ -264,6 +266,11 @@ pub struct WatchArgs {
     /// Stop (exit 0) after this long, e.g. 30s, 5m, 1h.
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+
+    /// Also write everything the session sees (unfiltered, timestamped, secrets masked)
+    /// to FILE, readable as AMI text and by `amicon open`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl WatchArgs {

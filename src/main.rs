@@ -9,6 +9,15 @@ fn main() {
     let code = match cli.command {
         Some(Command::Send(args)) => block_on(cmd::send::run(args)),
         Some(Command::Watch(args)) => block_on(cmd::watch::run(args)),
+        Some(Command::Serve(args)) => block_on(async move {
+            match amicon::demo::serve(args).await {
+                Ok(()) => cmd::EXIT_OK,
+                Err(e) => {
+                    eprintln!("amicon serve: {e}");
+                    cmd::EXIT_CANNOT_CONNECT
+                }
+            }
+        }),
         None if cli.line => block_on(amicon::line::run_cli(&cli.connect)),
         // Wired by the lead at merge time (TUI and line mode live in other branches).
         None => {
