@@ -1,0 +1,188 @@
+//! The composer's state: a multi-line `Key: Value` editor whose block is sent when Enter
+//! is pressed on an empty line, checked against Asterisk's limits first.
+
+use crate::ami::Action;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::{CursorMove, TextArea};
+
+/// What a key did to the composer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The text changed or the cursor moved.
+    Edited,
+    /// The block is complete and valid: send it.
+    Send(Action),
+    /// The block cannot be sent; the reason is shown under the editor.
+    Invalid(String),
+}
+
+pub struct Composer {
+    editor: TextArea<'static>,
+    /// The last problem with the block, shown until the next edit.
+    pub problem: Option<String>,
+}
+
+impl std::fmt::Debug for Composer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Composer")
+            .field("lines", &self.editor.lines().len())
+            .finish()
+    }
+}
+
+impl Default for Composer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Composer {
+    pub fn new() -> Self {
+        let mut editor = TextArea::default();
+        editor.set_placeholder_text(
+            "Action: Ping   (Key: Value lines; Enter on an empty line sends)",
+        );
+        Composer {
+            editor,
+            problem: None,
+        }
+    }
+
+    pub fn editor(&self) -> &TextArea<'static> {
+        &self.editor
+    }
+
+    pub fn lines(&self) -> &[String] {
+        self.editor.lines()
+    }
+
+    pub fn text(&self) -> String {
+        self.editor.lines().join("\n")
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.editor.lines().iter().all(|l| l.trim().is_empty())
+    }
+
+    /// Replaces the text (a template, a history entry), cursor at the end.
+    pub fn set_text(&mut self, text: &str) {
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        self.editor = TextArea::new(if lines.is_empty() {
+            vec![String::new()]
+        } else {
+            lines
+        });
+        self.editor.set_placeholder_text(
+            "Action: Ping   (Key: Value lines; Enter on an empty line sends)",
+        );
+        self.editor.move_cursor(CursorMove::Bottom);
+        self.editor.move_cursor(CursorMove::End);
+        self.problem = None;
+    }
+
+    pub fn clear(&mut self) {
+        self.set_text("");
+    }
+
+    /// Inserts pasted text as typed.
+    pub fn paste(&mut self, text: &str) {
+        self.editor
+            .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+        self.problem = None;
+    }
+
+    /// Parses and checks the block, without sending.
+    pub fn block(&self) -> Result<Action, String> {
+        let action = Action::parse_block(&self.text())?;
+        action.validate().map_err(|e| e.to_string())?;
+        Ok(action)
+    }
+
+    pub fn input(&mut self, key: KeyEvent) -> Outcome {
+        let enter = key.code == KeyCode::Enter;
+        let alt_enter = enter && key.modifiers.contains(KeyModifiers::ALT);
+        if enter {
+            let row = self.editor.cursor().0;
+            let line_empty = self
+                .editor
+                .lines()
+                .get(row)
+                .is_none_or(|l| l.trim().is_empty());
+            if (line_empty || alt_enter) && !self.is_blank() {
+                return match self.block() {
+                    Ok(action) => Outcome::Send(action),
+                    Err(problem) => {
+                        self.problem = Some(problem.clone());
+                        Outcome::Invalid(problem)
+                    }
+                };
+            }
+            if line_empty {
+                // Nothing to send: Enter on an empty composer does nothing.
+                return Outcome::Edited;
+            }
+        }
+        self.problem = None;
+        self.editor.input(key);
+        Outcome::Edited
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn type_text(c: &mut Composer, text: &str) -> Outcome {
+        let mut last = Outcome::Edited;
+        for ch in text.chars() {
+            last = c.input(key(if ch == '\n' {
+                KeyCode::Enter
+            } else {
+                KeyCode::Char(ch)
+            }));
+        }
+        last
+    }
+
+    #[test]
+    fn enter_on_an_empty_line_sends_the_block() {
+        let mut c = Composer::new();
+        assert_eq!(type_text(&mut c, "Action: Ping\n"), Outcome::Edited);
+        match c.input(key(KeyCode::Enter)) {
+            Outcome::Send(action) => assert_eq!(action.name().as_deref(), Some("Ping")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_line_without_colon_is_refused_with_its_number() {
+        let mut c = Composer::new();
+        match type_text(&mut c, "Action: Ping\nnonsense\n\n") {
+            Outcome::Invalid(problem) => assert!(problem.contains("line 2"), "{problem}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(c.problem.is_some());
+    }
+
+    #[test]
+    fn limits_are_checked_before_sending() {
+        let mut c = Composer::new();
+        c.set_text(&format!("Action: Ping\nX-Pad: {}", "x".repeat(1100)));
+        assert_eq!(c.input(key(KeyCode::Enter)), Outcome::Edited);
+        match c.input(key(KeyCode::Enter)) {
+            Outcome::Invalid(problem) => assert!(problem.contains("1024"), "{problem}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn enter_on_an_empty_composer_sends_nothing() {
+        let mut c = Composer::new();
+        assert_eq!(c.input(key(KeyCode::Enter)), Outcome::Edited);
+        assert!(c.is_blank());
+    }
+}

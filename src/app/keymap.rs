@@ -1,0 +1,124 @@
+//! Which key does what. Kept as plain tables so the help overlay and the README show
+//! exactly what the code does.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key means to the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAction {
+    Quit,
+    /// Ctrl-C: quits when pressed twice in a row.
+    Interrupt,
+    FocusNext,
+    FocusPrev,
+    OpenFilter,
+    OpenSearch,
+    OpenSave,
+    Help,
+    Close,
+    ToggleNoise,
+    ToggleOwnOnly,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    First,
+    Follow,
+    Detail,
+    SearchNext,
+    SearchPrev,
+    Copy,
+}
+
+/// Keys that work wherever the focus is (the editor included).
+pub fn global(key: &KeyEvent) -> Option<KeyAction> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char('q') if ctrl => KeyAction::Quit,
+        KeyCode::Char('c') if ctrl => KeyAction::Interrupt,
+        KeyCode::Char('f') if ctrl => KeyAction::OpenFilter,
+        KeyCode::Char('s') if ctrl => KeyAction::OpenSave,
+        KeyCode::Tab => KeyAction::FocusNext,
+        KeyCode::BackTab => KeyAction::FocusPrev,
+        KeyCode::F(1) => KeyAction::Help,
+        KeyCode::F(2) => KeyAction::ToggleNoise,
+        KeyCode::F(3) => KeyAction::ToggleOwnOnly,
+        KeyCode::Esc => KeyAction::Close,
+        _ => return None,
+    })
+}
+
+/// Keys of the event log pane (and of the detail view, which scrolls the same way).
+pub fn log(key: &KeyEvent) -> Option<KeyAction> {
+    if key
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
+        return None;
+    }
+    Some(match key.code {
+        KeyCode::Up | KeyCode::Char('k') => KeyAction::Up,
+        KeyCode::Down | KeyCode::Char('j') => KeyAction::Down,
+        KeyCode::PageUp => KeyAction::PageUp,
+        KeyCode::PageDown | KeyCode::Char(' ') => KeyAction::PageDown,
+        KeyCode::Home | KeyCode::Char('g') => KeyAction::First,
+        KeyCode::End | KeyCode::Char('G') | KeyCode::Char('f') => KeyAction::Follow,
+        KeyCode::Enter => KeyAction::Detail,
+        KeyCode::Char('/') => KeyAction::OpenSearch,
+        KeyCode::Char('n') => KeyAction::SearchNext,
+        KeyCode::Char('N') => KeyAction::SearchPrev,
+        KeyCode::Char('y') => KeyAction::Copy,
+        KeyCode::Char('s') => KeyAction::OpenSave,
+        KeyCode::Char('?') => KeyAction::Help,
+        KeyCode::Char('q') => KeyAction::Close,
+        _ => return None,
+    })
+}
+
+/// The key table shown in the help overlay and the README: (keys, where, what).
+pub const HELP: &[(&str, &str, &str)] = &[
+    (
+        "Tab / Shift-Tab",
+        "anywhere",
+        "move focus between log and composer",
+    ),
+    (
+        "Ctrl-F",
+        "anywhere",
+        "filter bar (Enter applies, empty clears)",
+    ),
+    (
+        "F2",
+        "anywhere",
+        "hide noise: VarSet, Newexten, RTCP*, keepalives",
+    ),
+    (
+        "F3",
+        "anywhere",
+        "show only this session's actions and answers",
+    ),
+    (
+        "Ctrl-S",
+        "anywhere",
+        "save the shown messages to a file (raw AMI)",
+    ),
+    ("F1, ?", "anywhere, ? outside the editor", "this help"),
+    ("Esc", "anywhere", "close overlay or bar"),
+    ("Ctrl-Q, Ctrl-C twice", "anywhere", "log off and quit"),
+    (
+        "Enter on empty line",
+        "composer",
+        "send the block (Alt-Enter: send now)",
+    ),
+    ("Up/Down, j/k", "log", "select a line (pauses follow)"),
+    (
+        "PgUp/PgDn, Home",
+        "log",
+        "scroll by a page, go to the oldest",
+    ),
+    ("End, f, G", "log", "jump to the newest and follow"),
+    ("Enter", "log", "detail of the selected message"),
+    ("/, n, N", "log", "search, next, previous match"),
+    ("y", "log, detail", "copy the message as raw AMI (OSC 52)"),
+    ("Mouse wheel, click", "log", "scroll, select and focus"),
+];
