@@ -3,6 +3,7 @@
 
 use crate::ami::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, TextArea};
 
 /// What a key did to the composer.
@@ -18,6 +19,8 @@ pub enum Outcome {
 
 pub struct Composer {
     editor: TextArea<'static>,
+    /// No colours (`NO_COLOR`): the editor's placeholder is dimmed instead of grey.
+    plain: bool,
     /// The last problem with the block, shown until the next edit.
     pub problem: Option<String>,
 }
@@ -38,12 +41,14 @@ impl Default for Composer {
 
 impl Composer {
     pub fn new() -> Self {
-        let mut editor = TextArea::default();
-        editor.set_placeholder_text(
-            "Action: Ping   (Key: Value lines; Enter on an empty line sends)",
-        );
+        Self::with_colours(true)
+    }
+
+    /// A composer drawn without colours when `colours` is false (`NO_COLOR`).
+    pub fn with_colours(colours: bool) -> Self {
         Composer {
-            editor,
+            editor: fresh_editor(Vec::new(), !colours),
+            plain: !colours,
             problem: None,
         }
     }
@@ -126,6 +131,19 @@ impl Composer {
         self.editor.input(key);
         Outcome::Edited
     }
+}
+
+fn fresh_editor(lines: Vec<String>, plain: bool) -> TextArea<'static> {
+    let mut editor = if lines.is_empty() {
+        TextArea::default()
+    } else {
+        TextArea::new(lines)
+    };
+    editor.set_placeholder_text("Action: Ping   (Key: Value lines; Enter on an empty line sends)");
+    if plain {
+        editor.set_placeholder_style(Style::new().add_modifier(Modifier::DIM));
+    }
+    editor
 }
 
 #[cfg(test)]

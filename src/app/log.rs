@@ -376,6 +376,12 @@ impl Log {
         }
     }
 
+    /// Selects the nearest match before the selection, or failing that after it (a
+    /// new search). Returns false when nothing shown matches.
+    pub fn search_nearest(&mut self, rows: usize) -> bool {
+        self.search_step(false, rows) || self.search_step(true, rows)
+    }
+
     /// Selects the next (or previous) shown entry containing the search text.
     /// Returns false when there is none.
     pub fn search_step(&mut self, forward: bool, rows: usize) -> bool {

@@ -163,7 +163,7 @@ impl App {
     pub fn new(options: AppOptions, now: SystemTime) -> Self {
         let mut app = App {
             log: Log::new(options.ring_size),
-            composer: Composer::new(),
+            composer: Composer::with_colours(!options.no_color),
             focus: Focus::Composer,
             overlay: None,
             bar: None,
@@ -720,7 +720,7 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 BarKind::Search => {
                     app.log.set_search(Some(text));
                     close_bar(app);
-                    if app.log.search().is_some() && !app.log.search_step(false, app.log_rows()) {
+                    if app.log.search().is_some() && !app.log.search_nearest(app.log_rows()) {
                         app.notify(Tone::Warn, "not found");
                     }
                 }

@@ -52,8 +52,10 @@ pub fn detail_lines<'a>(app: &App, item: &Item, theme: &Theme) -> Vec<Line<'a>> 
         }
         Item::Sent { message, .. } | Item::Received { message, .. } => message,
     };
+    let output = command_output(message);
     let mut lines: Vec<Line> = message
         .headers()
+        .filter(|(k, _)| output.is_empty() || !k.eq_ignore_ascii_case(b"Output"))
         .map(|(k, v)| {
             Line::from(vec![
                 Span::styled(format!("{}: ", clean(k)), theme.key()),
@@ -62,10 +64,12 @@ pub fn detail_lines<'a>(app: &App, item: &Item, theme: &Theme) -> Vec<Line<'a>> 
         })
         .collect();
 
-    let output = command_output(message);
     if !output.is_empty() {
         lines.push(Line::raw(""));
-        lines.push(Line::styled("── CLI output ──", theme.dim()));
+        lines.push(Line::styled(
+            format!("── CLI output, {} lines ──", output.len()),
+            theme.dim(),
+        ));
         lines.extend(output.into_iter().map(Line::raw));
     }
     if let Item::Received {
