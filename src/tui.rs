@@ -147,7 +147,7 @@ fn base64(bytes: &[u8]) -> String {
 
 /// Resolves on SIGTERM or SIGHUP (the terminal went away), so the guard restores and
 /// the session logs off.
-async fn quit_signal() {
+pub async fn quit_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),

@@ -19,7 +19,8 @@ pub enum Outcome {
 
 pub struct Composer {
     editor: TextArea<'static>,
-    /// No colours (`NO_COLOR`): the editor's placeholder is dimmed instead of grey.
+    /// No colours (`NO_COLOR`): the editor's placeholder is dimmed instead of grey;
+    /// kept to build the same editor again after `set_text`.
     plain: bool,
     /// The last problem with the block, shown until the next edit.
     pub problem: Option<String>,
@@ -72,14 +73,7 @@ impl Composer {
     /// Replaces the text (a template, a history entry), cursor at the end.
     pub fn set_text(&mut self, text: &str) {
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        self.editor = TextArea::new(if lines.is_empty() {
-            vec![String::new()]
-        } else {
-            lines
-        });
-        self.editor.set_placeholder_text(
-            "Action: Ping   (Key: Value lines; Enter on an empty line sends)",
-        );
+        self.editor = fresh_editor(lines, self.plain);
         self.editor.move_cursor(CursorMove::Bottom);
         self.editor.move_cursor(CursorMove::End);
         self.problem = None;
