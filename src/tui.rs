@@ -30,6 +30,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The shortest time between two frames (at most 60 per second).
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+/// After a key, a frame may come this soon after the previous one: typing is never
+/// held back by the frame clock, and key repeat still cannot draw without bound.
+pub const INPUT_FRAME_INTERVAL: Duration = Duration::from_millis(4);
 /// How often the clock ticks (rates, countdowns) when nothing else happens.
 const TICK: Duration = Duration::from_millis(250);
 /// How long quitting waits for the server to acknowledge `Logoff`.
@@ -182,22 +185,31 @@ where
     let mut stream_open = true;
     let mut input_open = true;
     let mut dirty = true;
+    let mut urgent = false;
+    let mut last_frame = Instant::now();
     let mut next_frame = Instant::now();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
 
     loop {
-        if dirty && Instant::now() >= next_frame {
+        let now = Instant::now();
+        if dirty && (now >= next_frame || (urgent && now >= last_frame + INPUT_FRAME_INTERVAL)) {
             terminal.draw(|frame| crate::ui::draw(frame, &app))?;
             dirty = false;
-            next_frame = Instant::now() + FRAME_INTERVAL;
+            urgent = false;
+            last_frame = Instant::now();
+            next_frame = last_frame + FRAME_INTERVAL;
         }
         let cmds = tokio::select! {
             biased;
             _ = &mut shutdown => update(&mut app, Msg::Input(quit_key())),
             event = input.next(), if input_open => match event {
-                Some(Ok(event)) => { dirty = true; update(&mut app, Msg::Input(event)) }
+                Some(Ok(event)) => {
+                    dirty = true;
+                    urgent = true;
+                    update(&mut app, Msg::Input(event))
+                }
                 Some(Err(e)) => return Err(e.into()),
                 None => { input_open = false; Vec::new() }
             },
@@ -211,7 +223,7 @@ where
                     update(&mut app, Msg::Session(std::mem::take(&mut batch)))
                 }
             },
-            _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),
+            _ = tokio::time::sleep_until(if urgent { last_frame + INPUT_FRAME_INTERVAL } else { next_frame }), if dirty => Vec::new(),
             _ = tick.tick() => { dirty = true; update(&mut app, Msg::Tick(SystemTime::now())) }
         };
         for cmd in cmds {
