@@ -394,14 +394,12 @@ fn wide_characters_keep_columns_aligned() {
     let buffer = terminal.backend().buffer();
     // The channel starts in the same column on every line, whatever the name's width.
     let column_of_channel = |row: u16| {
-        let mut col = 0;
         let mut text = String::new();
-        for x in 0..80 {
+        for x in 0..80u16 {
             text.push_str(buffer[(x, row)].symbol());
             if text.ends_with("PJSIP") {
-                return Some(col + 1 - 5);
+                return Some(x + 1 - 5);
             }
-            col += 1;
         }
         None
     };

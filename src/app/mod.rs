@@ -156,6 +156,8 @@ pub struct App {
     pub notice: Option<(Tone, String)>,
     pub now: SystemTime,
     interrupt_at: Option<SystemTime>,
+    /// The ActionID of the last block sent from the composer, until its response comes.
+    pub awaiting: Option<String>,
     pub quitting: bool,
 }
 
@@ -185,6 +187,7 @@ impl App {
             notice: None,
             now,
             interrupt_at: None,
+            awaiting: None,
             quitting: false,
         };
         app.resize(80, 24);
@@ -242,8 +245,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             tick(app, now);
             Vec::new()
         }
-        Msg::Submitted(Ok(_)) => {
+        Msg::Submitted(Ok(action_id)) => {
             app.composer.clear();
+            app.notify(
+                Tone::Info,
+                format!("sent as {action_id}; waiting for the response"),
+            );
+            app.awaiting = Some(action_id);
             Vec::new()
         }
         Msg::Submitted(Err(error)) => {
@@ -353,6 +361,12 @@ fn apply_session_event(app: &mut App, stamped: Stamped) {
                 app.status.window_events += 1;
             }
             let action = link.action_id().and_then(|id| app.log.action_name(id));
+            if let crate::session::Link::Response { action_id } = &link {
+                if app.awaiting.as_deref() == Some(action_id.as_str()) {
+                    app.awaiting = None;
+                    pair_response(app, &message, action.as_deref());
+                }
+            }
             app.log.push(Entry {
                 at,
                 item: Item::Received {
@@ -368,6 +382,10 @@ fn apply_session_event(app: &mut App, stamped: Stamped) {
             name,
             error,
         } => {
+            if app.awaiting.as_deref() == Some(action_id.as_str()) {
+                app.awaiting = None;
+                app.notify(Tone::Bad, format!("{name}: {error}"));
+            }
             note(
                 app,
                 at,
@@ -406,6 +424,22 @@ fn apply_session_event(app: &mut App, stamped: Stamped) {
             );
         }
     }
+}
+
+/// Shows the response to the composer's last block next to the composer.
+fn pair_response(app: &mut App, response: &crate::ami::Message, action: Option<&str>) {
+    let ok = !response.is("Response", "Error");
+    let verdict = response
+        .get_str("Response")
+        .unwrap_or_default()
+        .into_owned();
+    let message = response
+        .get_str("Message")
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let text = format!("{} → {verdict}{message}", action.unwrap_or("action"));
+    let text = crate::ui::clean(text.as_bytes()).into_owned();
+    app.notify(if ok { Tone::Good } else { Tone::Bad }, text);
 }
 
 /// Actions that hang up, kick or reload, and why they ask first.

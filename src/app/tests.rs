@@ -446,3 +446,38 @@ fn queue_drops_are_counted_and_noted() {
     assert_eq!(app.status.dropped, 42);
     assert_eq!(app.log.total(), 1);
 }
+
+#[test]
+fn the_response_to_the_composers_block_is_shown_beside_it() {
+    let mut app = app();
+    type_text(&mut app, "Action: Ping\n\n");
+    update(&mut app, Msg::Submitted(Ok("a-7".into())));
+    update(
+        &mut app,
+        Msg::Session(vec![
+            Stamped {
+                at: at(0),
+                event: SessionEvent::Sent {
+                    action_id: "a-7".into(),
+                    name: "Ping".into(),
+                    message: Message::from_headers(&[("Action", "Ping"), ("ActionID", "a-7")]),
+                    internal: false,
+                },
+            },
+            received(
+                Message::from_headers(&[
+                    ("Response", "Error"),
+                    ("ActionID", "a-7"),
+                    ("Message", "Permission denied"),
+                ]),
+                Link::Response {
+                    action_id: "a-7".into(),
+                },
+            ),
+        ]),
+    );
+    let (tone, text) = app.notice.clone().unwrap();
+    assert_eq!(tone, Tone::Bad);
+    assert_eq!(text, "Ping → Error: Permission denied");
+    assert!(app.awaiting.is_none());
+}
