@@ -8,6 +8,7 @@ pub mod demo;
 pub mod filter;
 pub mod format;
 pub mod line;
+pub mod record;
 pub mod secret;
 pub mod session;
 pub mod tui;

@@ -26,11 +26,21 @@ pub fn md5_key(challenge: &[u8], secret: &Secret) -> String {
     let mut hasher = Md5::new();
     hasher.update(challenge);
     hasher.update(secret.expose().as_bytes());
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The `Login` action. `events` is the initial event mask (`on`, `off`, `call,user`...).
-pub fn login_action(user: &str, secret: &Secret, method: AuthMethod, challenge: Option<&[u8]>, events: &str) -> Action {
+pub fn login_action(
+    user: &str,
+    secret: &Secret,
+    method: AuthMethod,
+    challenge: Option<&[u8]>,
+    events: &str,
+) -> Action {
     let mut a = Action::new("Login");
     match (method, challenge) {
         (AuthMethod::Md5, Some(challenge)) => {

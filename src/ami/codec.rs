@@ -51,12 +51,20 @@ enum Phase {
     /// Inside a `Response: Follows` reply, reading its `Privilege`/`ActionID` lines.
     LegacyHeaders,
     /// Inside the raw CLI text of a legacy reply, which started at `body_start`.
-    LegacyBody { body_start: usize },
+    LegacyBody {
+        body_start: usize,
+    },
     /// After `--END COMMAND--`: the body ended at `body_end`; the next line, if blank,
     /// belongs to this message.
-    LegacyEnd { body_start: usize, body_end: usize },
+    LegacyEnd {
+        body_start: usize,
+        body_end: usize,
+    },
     /// Skipping an oversized message up to the next blank line.
-    Discarding { skipped: u64, line_blank: bool },
+    Discarding {
+        skipped: u64,
+        line_blank: bool,
+    },
 }
 
 /// The AMI codec. One per connection: it tracks whether the banner was read.
@@ -94,25 +102,59 @@ impl AmiCodec {
         codec
     }
 
-    fn finish_message(&mut self, src: &mut BytesMut, end: usize, body: Option<(u32, u32)>) -> Frame {
+    fn finish_message(
+        &mut self,
+        src: &mut BytesMut,
+        end: usize,
+        body: Option<(u32, u32)>,
+    ) -> Frame {
         let raw = src.split_to(end).freeze();
-        let lines = self.lines.as_slice().to_vec();
+        let lines = self.lines.as_slice().to_vec(); // exact size: becomes a boxed slice
         self.lines.clear();
         self.scanned = 0;
         self.phase = Phase::Headers;
         Frame::Message(Message::from_parts(raw, lines, body))
     }
 
-    fn start_discarding(&mut self, src: &mut BytesMut) -> Frame {
+    /// Starts skipping an oversized message. `consumed` bytes of `src` are dropped now;
+    /// `at_line_start` says whether they end exactly at the start of a line.
+    fn start_discarding(
+        &mut self,
+        src: &mut BytesMut,
+        consumed: usize,
+        at_line_start: bool,
+    ) -> Frame {
         let preview = Bytes::copy_from_slice(&src[..src.len().min(PREVIEW)]);
-        // Was the last byte kept a line end? Then the skip starts on a fresh line.
-        let line_blank = src.ends_with(b"\n");
-        let skipped = src.len() as u64;
-        src.clear();
+        src.advance(consumed);
         self.lines.clear();
         self.scanned = 0;
-        self.phase = Phase::Discarding { skipped, line_blank };
-        Frame::Error(FrameError::Oversized { limit: self.max_message, preview })
+        self.phase = Phase::Discarding {
+            skipped: consumed as u64,
+            line_blank: at_line_start,
+        };
+        Frame::Error(FrameError::Oversized {
+            limit: self.max_message,
+            preview,
+        })
+    }
+}
+
+/// Looks for the blank line that ends a message being skipped. `line_blank` says whether
+/// the bytes seen so far of the current line are only `\r` (and it began at a line start).
+/// Returns the offset just past the blank line, or the state to carry to the next call.
+fn find_blank_line(src: &[u8], mut line_blank: bool) -> Result<usize, bool> {
+    let mut pos = 0;
+    loop {
+        match memchr::memchr(b'\n', &src[pos..]) {
+            Some(i) => {
+                if line_blank && src[pos..pos + i].iter().all(|&b| b == b'\r') {
+                    return Ok(pos + i + 1);
+                }
+                pos += i + 1;
+                line_blank = true;
+            }
+            None => return Err(line_blank && src[pos..].iter().all(|&b| b == b'\r')),
+        }
     }
 }
 
@@ -128,7 +170,10 @@ impl Decoder for AmiCodec {
                         if src.len() > MAX_BANNER {
                             let preview = Bytes::copy_from_slice(&src[..PREVIEW]);
                             src.clear();
-                            self.phase = Phase::Discarding { skipped: 0, line_blank: false };
+                            self.phase = Phase::Discarding {
+                                skipped: 0,
+                                line_blank: false,
+                            };
                             return Ok(Some(Frame::Error(FrameError::BannerTooLong { preview })));
                         }
                         return Ok(None);
@@ -137,37 +182,30 @@ impl Decoder for AmiCodec {
                     self.phase = Phase::Headers;
                     return Ok(Some(Frame::Banner(Bytes::copy_from_slice(trim_eol(&line)))));
                 }
-                Phase::Discarding { skipped, line_blank } => {
-                    // Find a blank line: a `\n` preceded (within the same line) only by `\r`.
-                    let mut blank = line_blank;
-                    let mut found = None;
-                    for (i, &b) in src.iter().enumerate() {
-                        match b {
-                            b'\n' if blank => {
-                                found = Some(i + 1);
-                                break;
-                            }
-                            b'\n' => blank = true,
-                            b'\r' => {}
-                            _ => blank = false,
-                        }
+                Phase::Discarding {
+                    skipped,
+                    line_blank,
+                } => match find_blank_line(src, line_blank) {
+                    Ok(end) => {
+                        src.advance(end);
+                        self.phase = Phase::Headers;
+                        let bytes = skipped + end as u64;
+                        return Ok(Some(Frame::Error(FrameError::Skipped { bytes })));
                     }
-                    match found {
-                        Some(end) => {
-                            src.advance(end);
-                            self.phase = Phase::Headers;
-                            let bytes = skipped + end as u64;
-                            return Ok(Some(Frame::Error(FrameError::Skipped { bytes })));
-                        }
-                        None => {
-                            let n = src.len() as u64;
-                            src.clear();
-                            self.phase = Phase::Discarding { skipped: skipped + n, line_blank: blank };
-                            return Ok(None);
-                        }
+                    Err(line_blank) => {
+                        let n = src.len() as u64;
+                        src.clear();
+                        self.phase = Phase::Discarding {
+                            skipped: skipped + n,
+                            line_blank,
+                        };
+                        return Ok(None);
                     }
-                }
-                Phase::LegacyEnd { body_start, body_end } => {
+                },
+                Phase::LegacyEnd {
+                    body_start,
+                    body_end,
+                } => {
                     // The blank line after `--END COMMAND--` belongs to this reply.
                     let rest = &src[self.scanned..];
                     let end = match rest {
@@ -182,14 +220,17 @@ impl Decoder for AmiCodec {
                 Phase::Headers | Phase::LegacyHeaders | Phase::LegacyBody { .. } => {
                     let Some(i) = memchr::memchr(b'\n', &src[self.scanned..]) else {
                         if src.len() > self.max_message {
-                            return Ok(Some(self.start_discarding(src)));
+                            // A line with no end in sight: drop all of it, mid-line.
+                            let all = src.len();
+                            return Ok(Some(self.start_discarding(src, all, false)));
                         }
                         return Ok(None);
                     };
                     let line_start = self.scanned;
                     let line_end = line_start + i + 1;
                     if line_end > self.max_message {
-                        return Ok(Some(self.start_discarding(src)));
+                        // Resume the skip at this line, which may be the blank one.
+                        return Ok(Some(self.start_discarding(src, line_start, true)));
                     }
                     let content = trim_eol(&src[line_start..line_end]);
                     match self.phase {
@@ -216,7 +257,9 @@ impl Decoder for AmiCodec {
                                 self.lines.push(line_start as u32);
                             } else {
                                 self.lines.push(line_start as u32);
-                                self.phase = Phase::LegacyBody { body_start: line_start };
+                                self.phase = Phase::LegacyBody {
+                                    body_start: line_start,
+                                };
                                 // Re-examine this same line as body text.
                                 continue;
                             }
@@ -228,7 +271,10 @@ impl Decoder for AmiCodec {
                                     body_end -= 1;
                                 }
                                 self.scanned = line_end;
-                                self.phase = Phase::LegacyEnd { body_start, body_end };
+                                self.phase = Phase::LegacyEnd {
+                                    body_start,
+                                    body_end,
+                                };
                                 continue;
                             }
                         }
@@ -245,7 +291,10 @@ impl Decoder for AmiCodec {
             return Ok(Some(frame));
         }
         match self.phase {
-            Phase::LegacyEnd { body_start, body_end } => {
+            Phase::LegacyEnd {
+                body_start,
+                body_end,
+            } => {
                 let end = self.scanned;
                 let body = Some((body_start as u32, body_end as u32));
                 Ok(Some(self.finish_message(src, end, body)))
@@ -315,18 +364,31 @@ mod tests {
     #[test]
     fn banner_is_consumed_before_first_message() {
         let mut c = AmiCodec::default();
-        let frames = decode_all(&mut c, b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\n\r\n");
-        assert_eq!(frames[0], Frame::Banner(Bytes::from_static(b"Asterisk Call Manager/11.0.0")));
-        let Frame::Message(m) = &frames[1] else { panic!() };
+        let frames = decode_all(
+            &mut c,
+            b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\n\r\n",
+        );
+        assert_eq!(
+            frames[0],
+            Frame::Banner(Bytes::from_static(b"Asterisk Call Manager/11.0.0"))
+        );
+        let Frame::Message(m) = &frames[1] else {
+            panic!()
+        };
         assert!(m.is("Response", "Success"));
     }
 
     #[test]
     fn stray_lf_before_crlf_yields_no_empty_message() {
         let mut c = AmiCodec::without_banner(DEFAULT_MAX_MESSAGE);
-        let frames = decode_all(&mut c, b"Response: Error\r\nMessage: No endpoints found\n\r\n\r\nResponse: Success\r\n\r\n");
+        let frames = decode_all(
+            &mut c,
+            b"Response: Error\r\nMessage: No endpoints found\n\r\n\r\nResponse: Success\r\n\r\n",
+        );
         assert_eq!(frames.len(), 2);
-        let Frame::Message(m) = &frames[0] else { panic!() };
+        let Frame::Message(m) = &frames[0] else {
+            panic!()
+        };
         assert_eq!(m.get("Message"), Some(&b"No endpoints found"[..]));
     }
 
@@ -339,9 +401,17 @@ mod tests {
         }
         input.extend_from_slice(b"\r\nEvent: Small\r\n\r\n");
         let frames = decode_all(&mut c, &input);
-        assert!(matches!(frames[0], Frame::Error(FrameError::Oversized { .. })));
-        assert!(matches!(frames[1], Frame::Error(FrameError::Skipped { .. })));
-        let Frame::Message(m) = &frames[2] else { panic!("{frames:?}") };
+        assert!(matches!(
+            frames[0],
+            Frame::Error(FrameError::Oversized { .. })
+        ));
+        assert!(matches!(
+            frames[1],
+            Frame::Error(FrameError::Skipped { .. })
+        ));
+        let Frame::Message(m) = &frames[2] else {
+            panic!("{frames:?}")
+        };
         assert!(m.is("Event", "Small"));
     }
 

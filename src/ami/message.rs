@@ -49,7 +49,9 @@ impl From<std::io::Error> for EncodeError {
 impl Action {
     /// A new action named `name` (`Action: name`).
     pub fn new(name: &str) -> Self {
-        Action { headers: vec![("Action".to_string(), name.as_bytes().to_vec())] }
+        Action {
+            headers: vec![("Action".to_string(), name.as_bytes().to_vec())],
+        }
     }
 
     /// An action from headers in order; the caller is responsible for `Action` being
@@ -86,7 +88,8 @@ impl Action {
     }
 
     pub fn push(&mut self, key: &str, value: impl AsRef<[u8]>) {
-        self.headers.push((key.to_string(), value.as_ref().to_vec()));
+        self.headers
+            .push((key.to_string(), value.as_ref().to_vec()));
     }
 
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
@@ -124,7 +127,8 @@ impl Action {
             .iter()
             .position(|(k, _)| k.eq_ignore_ascii_case("Action"))
             .map_or(0, |i| i + 1);
-        self.headers.insert(at, ("ActionID".to_string(), id.clone().into_bytes()));
+        self.headers
+            .insert(at, ("ActionID".to_string(), id.clone().into_bytes()));
         id.into_bytes()
     }
 
@@ -140,7 +144,10 @@ impl Action {
             if key.is_empty() {
                 return Err(EncodeError::EmptyKey);
             }
-            if key.bytes().any(|b| b == b':' || b.is_ascii_whitespace() || b.is_ascii_control()) {
+            if key
+                .bytes()
+                .any(|b| b == b':' || b.is_ascii_whitespace() || b.is_ascii_control())
+            {
                 return Err(EncodeError::InvalidKey(key.clone()));
             }
             if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
@@ -148,7 +155,10 @@ impl Action {
             }
             let len = key.len() + 2 + value.len() + 2;
             if len > MAX_LINE {
-                return Err(EncodeError::LineTooLong { key: key.clone(), len });
+                return Err(EncodeError::LineTooLong {
+                    key: key.clone(),
+                    len,
+                });
             }
         }
         if let Some(id) = self.action_id() {
@@ -160,7 +170,11 @@ impl Action {
     }
 
     pub(crate) fn encoded_len(&self) -> usize {
-        self.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>() + 2
+        self.headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>()
+            + 2
     }
 
     /// The action as a message for the log, recordings and JSON, with every secret
@@ -215,21 +229,33 @@ mod tests {
 
     #[test]
     fn limits_are_checked_before_sending() {
-        assert_eq!(Action::from_headers(vec![]).validate(), Err(EncodeError::MissingAction));
+        assert_eq!(
+            Action::from_headers(vec![]).validate(),
+            Err(EncodeError::MissingAction)
+        );
         let spaced = Action::new("Ping").with("Bad Key", "x");
         assert!(matches!(spaced.validate(), Err(EncodeError::InvalidKey(_))));
         let long = Action::new("Ping").with("X-Pad", "x".repeat(1100));
-        assert!(matches!(long.validate(), Err(EncodeError::LineTooLong { .. })));
+        assert!(matches!(
+            long.validate(),
+            Err(EncodeError::LineTooLong { .. })
+        ));
         let mut many = Action::new("Ping");
         for i in 0..MAX_HEADERS {
             many.push(&format!("H{i}"), "v");
         }
-        assert!(matches!(many.validate(), Err(EncodeError::TooManyHeaders(_))));
+        assert!(matches!(
+            many.validate(),
+            Err(EncodeError::TooManyHeaders(_))
+        ));
     }
 
     #[test]
     fn masked_message_hides_login_secrets() {
-        let a = Action::new("Login").with("Username", "admin").with("Secret", "amp111").with("Key", "abc");
+        let a = Action::new("Login")
+            .with("Username", "admin")
+            .with("Secret", "amp111")
+            .with("Key", "abc");
         let wire = a.to_masked_message().wire().clone();
         let text = String::from_utf8_lossy(&wire);
         assert!(!text.contains("amp111") && !text.contains("abc"), "{text}");
@@ -239,7 +265,10 @@ mod tests {
 
     #[test]
     fn parse_block_reads_typed_lines() {
-        let a = Action::parse_block("Action: Originate\nChannel: Local/echo@test\nVariable: A=1\nVariable: B=2\n").unwrap();
+        let a = Action::parse_block(
+            "Action: Originate\nChannel: Local/echo@test\nVariable: A=1\nVariable: B=2\n",
+        )
+        .unwrap();
         assert_eq!(a.name().as_deref(), Some("Originate"));
         assert_eq!(a.headers().filter(|(k, _)| *k == "Variable").count(), 2);
         assert!(Action::parse_block("nonsense").is_err());

@@ -6,7 +6,7 @@ pub mod codec;
 pub mod frame;
 pub mod message;
 
+pub use auth::AuthMethod;
 pub use codec::{AmiCodec, Frame, FrameError};
 pub use frame::{Kind, Message};
-pub use auth::AuthMethod;
 pub use message::{Action, EncodeError};

@@ -18,15 +18,32 @@ pub enum SessionEvent {
     /// Versions learned from the banner and, after login, from `CoreSettings`.
     ServerInfo(ServerInfo),
     /// An action went out (secrets already masked in `message`).
-    Sent { action_id: String, name: String, message: Message, internal: bool },
+    Sent {
+        action_id: String,
+        name: String,
+        message: Message,
+        internal: bool,
+    },
     /// A message from the server, with what it answers, if anything.
-    Received { message: Message, link: Link, internal: bool },
+    Received {
+        message: Message,
+        link: Link,
+        internal: bool,
+    },
     /// An action that will get no answer: it timed out, or the connection went first.
-    ActionFailed { action_id: String, name: String, error: ActionError },
+    ActionFailed {
+        action_id: String,
+        name: String,
+        error: ActionError,
+    },
     /// Bytes the server sent that are not a well-formed message; the session went on.
     ProtocolError { what: String, preview: Vec<u8> },
     /// The connection was down between these times; events of that time are missing.
-    Gap { from: SystemTime, to: SystemTime, reason: String },
+    Gap {
+        from: SystemTime,
+        to: SystemTime,
+        reason: String,
+    },
     /// A keepalive `Ping` came back.
     Pong { rtt: Duration },
     /// The consumer fell this many messages behind and they were not kept.
@@ -64,12 +81,24 @@ impl Link {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionState {
-    Connecting { attempt: u32 },
+    Connecting {
+        attempt: u32,
+    },
     /// The banner arrived; logging in.
-    LoggingIn { banner: String },
-    LoggedIn { user: String, server: String, tls: bool },
+    LoggingIn {
+        banner: String,
+    },
+    LoggedIn {
+        user: String,
+        server: String,
+        tls: bool,
+    },
     /// The connection was lost; the next attempt starts in `delay`.
-    Reconnecting { delay: Duration, attempt: u32, reason: String },
+    Reconnecting {
+        delay: Duration,
+        attempt: u32,
+        reason: String,
+    },
     /// The session ended for good.
     Ended(EndReason),
 }
@@ -87,7 +116,9 @@ pub enum EndReason {
     Tls(String),
     #[error("authentication failed: {0}")]
     AuthFailed(String),
-    #[error("no answer to Login within {0:?}: the server accepted the connection but never answered")]
+    #[error(
+        "no answer to Login within {0:?}: the server accepted the connection but never answered"
+    )]
     LoginTimeout(Duration),
     #[error("connection lost: {0}")]
     ConnectionLost(String),
@@ -134,6 +165,9 @@ pub enum ActionError {
     DuplicateActionId(String),
     #[error("the session has ended")]
     SessionEnded,
+    /// An error read back from a recording, kept as the words that were shown.
+    #[error("{0}")]
+    Recorded(String),
 }
 
 /// The whole answer to one action: its response and, for a list action, the items and
@@ -154,6 +188,8 @@ impl Reply {
 
     /// Every message of the answer in wire order.
     pub fn messages(&self) -> impl Iterator<Item = &Message> {
-        std::iter::once(&self.response).chain(self.items.iter()).chain(self.complete.iter())
+        std::iter::once(&self.response)
+            .chain(self.items.iter())
+            .chain(self.complete.iter())
     }
 }

@@ -3,12 +3,15 @@
 //! through a cheap [`SessionHandle`] and read everything it sees from one ordered
 //! [`EventStream`].
 
+mod correlate;
 pub mod event;
 pub mod queue;
 mod task;
 pub mod transport;
 
-pub use event::{ActionError, EndReason, Link, Reply, ServerInfo, SessionEvent, SessionState, Stamped};
+pub use event::{
+    ActionError, EndReason, Link, Reply, ServerInfo, SessionEvent, SessionState, Stamped,
+};
 pub use queue::EventStream;
 
 use crate::ami::{Action, AuthMethod};
@@ -99,8 +102,14 @@ impl SessionConfig {
 }
 
 pub(crate) enum Command {
-    Send { action: Action, action_id: String, reply: Option<oneshot::Sender<Result<Reply, ActionError>>> },
-    Logoff { done: oneshot::Sender<()> },
+    Send {
+        action: Action,
+        action_id: String,
+        reply: Option<oneshot::Sender<Result<Reply, ActionError>>>,
+    },
+    Logoff {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// A cheap, cloneable handle to the session task.
@@ -114,7 +123,9 @@ pub struct SessionHandle {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Command::Send { action, action_id, .. } => write!(f, "Send({action_id}, {action:?})"),
+            Command::Send {
+                action, action_id, ..
+            } => write!(f, "Send({action_id}, {action:?})"),
             Command::Logoff { .. } => f.write_str("Logoff"),
         }
     }
@@ -127,7 +138,11 @@ pub fn spawn(config: SessionConfig) -> (SessionHandle, EventStream) {
     // A random tag makes our ActionIDs unique per session and recognisable among the
     // foreign ones that broadcast events (UserEvent, OriginateResponse) carry.
     let tag: Arc<str> = format!("amicon-{:06x}", fastrand::u32(..0x1000000)).into();
-    let handle = SessionHandle { commands, tag: tag.clone(), counter: Arc::new(AtomicU64::new(1)) };
+    let handle = SessionHandle {
+        commands,
+        tag: tag.clone(),
+        counter: Arc::new(AtomicU64::new(1)),
+    };
     tokio::spawn(task::run(config, command_rx, publisher, tag));
     (handle, stream)
 }
@@ -139,7 +154,11 @@ impl SessionHandle {
     }
 
     fn next_action_id(&self) -> String {
-        format!("{}-{}", self.tag, self.counter.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{}-{}",
+            self.tag,
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     fn prepare(&self, mut action: Action) -> Result<(Action, String), ActionError> {
@@ -153,7 +172,11 @@ impl SessionHandle {
     pub fn submit(&self, action: Action) -> Result<String, ActionError> {
         let (action, action_id) = self.prepare(action)?;
         self.commands
-            .send(Command::Send { action, action_id: action_id.clone(), reply: None })
+            .send(Command::Send {
+                action,
+                action_id: action_id.clone(),
+                reply: None,
+            })
             .map_err(|_| ActionError::SessionEnded)?;
         Ok(action_id)
     }
@@ -164,7 +187,11 @@ impl SessionHandle {
         let (action, action_id) = self.prepare(action)?;
         let (tx, rx) = oneshot::channel();
         self.commands
-            .send(Command::Send { action, action_id, reply: Some(tx) })
+            .send(Command::Send {
+                action,
+                action_id,
+                reply: Some(tx),
+            })
             .map_err(|_| ActionError::SessionEnded)?;
         rx.await.unwrap_or(Err(ActionError::SessionEnded))
     }

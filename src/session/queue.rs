@@ -43,11 +43,21 @@ pub struct EventStream {
 /// A queue holding at most about `budget` bytes of messages.
 pub fn channel(budget: usize) -> (Publisher, EventStream) {
     let shared = Arc::new(Shared {
-        inner: Mutex::new(Inner { items: VecDeque::new(), bytes: 0, dropped: 0, closed: false }),
+        inner: Mutex::new(Inner {
+            items: VecDeque::new(),
+            bytes: 0,
+            dropped: 0,
+            closed: false,
+        }),
         notify: Notify::new(),
         budget,
     });
-    (Publisher { shared: shared.clone() }, EventStream { shared })
+    (
+        Publisher {
+            shared: shared.clone(),
+        },
+        EventStream { shared },
+    )
 }
 
 fn cost(event: &SessionEvent) -> Option<usize> {
@@ -68,7 +78,10 @@ impl Inner {
             c => {
                 if self.dropped > 0 {
                     let count = std::mem::take(&mut self.dropped);
-                    self.items.push_back(Stamped { at: item.at, event: SessionEvent::Dropped { count } });
+                    self.items.push_back(Stamped {
+                        at: item.at,
+                        event: SessionEvent::Dropped { count },
+                    });
                 }
                 self.bytes += c.unwrap_or(0);
                 self.items.push_back(item);
@@ -94,13 +107,21 @@ impl Publisher {
 
     /// No more events will come; the consumer drains what is queued, then sees the end.
     pub fn close(&self) {
-        self.shared.inner.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+        self.shared
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .closed = true;
         self.shared.notify.notify_one();
     }
 
     /// How many messages are currently waiting to be counted as dropped.
     pub fn pending_drops(&self) -> u64 {
-        self.shared.inner.lock().unwrap_or_else(|e| e.into_inner()).dropped
+        self.shared
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .dropped
     }
 }
 
@@ -115,32 +136,36 @@ impl Drop for EventStream {
 
 impl EventStream {
     /// Moves everything queued into `out`, waiting until there is something. Returns
-    /// false once the session has ended and everything was delivered.
+    /// false (moving nothing) once the session has ended and everything was delivered.
     pub async fn recv_batch(&mut self, out: &mut Vec<Stamped>) -> bool {
         let shared = self.shared.clone();
         loop {
             let notified = shared.notify.notified();
-            if let Some(open) = self.try_recv_batch(out) {
-                return open || !out.is_empty();
+            if let Some(delivered) = self.try_recv_batch(out) {
+                return delivered;
             }
             notified.await;
         }
     }
 
     /// Moves everything queued into `out` without waiting. `None` when there was nothing
-    /// and the session goes on; `Some(open)` otherwise.
+    /// and the session goes on; `Some(true)` when events were moved; `Some(false)` once
+    /// the session has ended and everything was delivered.
     pub fn try_recv_batch(&mut self, out: &mut Vec<Stamped>) -> Option<bool> {
         let mut inner = self.shared.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.dropped > 0 {
             let count = std::mem::take(&mut inner.dropped);
-            inner.items.push_back(Stamped { at: SystemTime::now(), event: SessionEvent::Dropped { count } });
+            inner.items.push_back(Stamped {
+                at: SystemTime::now(),
+                event: SessionEvent::Dropped { count },
+            });
         }
         if inner.items.is_empty() {
             return if inner.closed { Some(false) } else { None };
         }
         out.extend(inner.items.drain(..));
         inner.bytes = 0;
-        Some(!inner.closed)
+        Some(true)
     }
 
     /// The next event, one at a time.
@@ -151,7 +176,10 @@ impl EventStream {
                 let mut inner = self.shared.inner.lock().unwrap_or_else(|e| e.into_inner());
                 if inner.dropped > 0 {
                     let count = std::mem::take(&mut inner.dropped);
-                    inner.items.push_back(Stamped { at: SystemTime::now(), event: SessionEvent::Dropped { count } });
+                    inner.items.push_back(Stamped {
+                        at: SystemTime::now(),
+                        event: SessionEvent::Dropped { count },
+                    });
                 }
                 if let Some(item) = inner.items.pop_front() {
                     inner.bytes = inner.bytes.saturating_sub(cost(&item.event).unwrap_or(0));
@@ -196,7 +224,10 @@ mod tests {
         tx.close();
         let mut out = Vec::new();
         while rx.recv_batch(&mut out).await {}
-        let kept = out.iter().filter(|s| matches!(s.event, SessionEvent::Received { .. })).count();
+        let kept = out
+            .iter()
+            .filter(|s| matches!(s.event, SessionEvent::Received { .. }))
+            .count();
         let dropped: u64 = out
             .iter()
             .map(|s| match s.event {

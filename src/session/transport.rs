@@ -26,7 +26,11 @@ pub enum ConnectError {
 }
 
 /// Opens TCP (and TLS when asked) to `endpoint` within `timeout`.
-pub async fn connect(endpoint: &Endpoint, tls: &TlsOptions, timeout: Duration) -> Result<Transport, ConnectError> {
+pub async fn connect(
+    endpoint: &Endpoint,
+    tls: &TlsOptions,
+    timeout: Duration,
+) -> Result<Transport, ConnectError> {
     let addr = (endpoint.host.as_str(), endpoint.port);
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Err(_) => {
@@ -43,8 +47,12 @@ pub async fn connect(endpoint: &Endpoint, tls: &TlsOptions, timeout: Duration) -
         return Ok(Transport::Tcp(tcp));
     }
     let config = client_config(tls)?;
-    let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone())
-        .map_err(|_| ConnectError::Tls(format!("{:?} is not a valid TLS server name", endpoint.host)))?;
+    let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone()).map_err(|_| {
+        ConnectError::Tls(format!(
+            "{:?} is not a valid TLS server name",
+            endpoint.host
+        ))
+    })?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
         Err(_) => Err(ConnectError::Tls(format!(
@@ -58,7 +66,9 @@ pub async fn connect(endpoint: &Endpoint, tls: &TlsOptions, timeout: Duration) -
 
 fn describe_io(endpoint: &Endpoint, e: &io::Error) -> String {
     match e.kind() {
-        io::ErrorKind::ConnectionRefused => format!("{endpoint}: connection refused (is AMI enabled on this port?)"),
+        io::ErrorKind::ConnectionRefused => {
+            format!("{endpoint}: connection refused (is AMI enabled on this port?)")
+        }
         _ => format!("{endpoint}: {e}"),
     }
 }
@@ -75,6 +85,9 @@ fn describe_tls(endpoint: &Endpoint, e: &io::Error) -> String {
                 C::Expired | C::ExpiredContext { .. } => "the certificate has expired".to_string(),
                 C::UnknownIssuer => {
                     "the certificate is signed by an unknown authority (self-signed? pass --ca-file)".to_string()
+                }
+                C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                    "the server presents a CA certificate as its own (self-signed? pass it with --ca-file)".to_string()
                 }
                 other => format!("the certificate was refused: {other:?}"),
             };
@@ -107,22 +120,105 @@ fn client_config(opts: &TlsOptions) -> Result<rustls::ClientConfig, ConnectError
     for cert in native.certs {
         let _ = roots.add(cert);
     }
+    let mut pinned = Vec::new();
     if let Some(path) = &opts.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| ConnectError::Tls(format!("cannot read CA file {}: {e}", path.display())))?;
-        let mut found = 0;
+        let pem = std::fs::read(path).map_err(|e| {
+            ConnectError::Tls(format!("cannot read CA file {}: {e}", path.display()))
+        })?;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| ConnectError::Tls(format!("CA file {}: {e}", path.display())))?;
+            let cert =
+                cert.map_err(|e| ConnectError::Tls(format!("CA file {}: {e}", path.display())))?;
             roots
-                .add(cert)
+                .add(cert.clone())
                 .map_err(|e| ConnectError::Tls(format!("CA file {}: {e}", path.display())))?;
-            found += 1;
+            pinned.push(cert);
         }
-        if found == 0 {
-            return Err(ConnectError::Tls(format!("CA file {} holds no PEM certificate", path.display())));
+        if pinned.is_empty() {
+            return Err(ConnectError::Tls(format!(
+                "CA file {} holds no PEM certificate",
+                path.display()
+            )));
         }
     }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    if roots.is_empty() {
+        return Err(ConnectError::Tls(
+            "no trusted certificates: the system has none installed; pass --ca-file".into(),
+        ));
+    }
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| ConnectError::Tls(e.to_string()))?;
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(TrustedFileVerifier { webpki, pinned }))
+        .with_no_client_auth())
+}
+
+/// Standard WebPKI verification, plus one case it refuses: a self-signed certificate
+/// that the user put in `--ca-file` themselves (the usual Asterisk setup, where the
+/// server's own certificate doubles as its CA). That exact certificate is trusted, and
+/// its names are still checked.
+#[derive(Debug)]
+struct TrustedFileVerifier {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for TrustedFileVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(e)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
+                let parsed =
+                    rustls::server::ParsedCertificate::try_from(end_entity).map_err(|_| e)?;
+                rustls::client::verify_server_name(&parsed, server_name)?;
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// `--insecure`: accepts any certificate, still checks the handshake signatures.
@@ -147,7 +243,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -156,7 +257,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
@@ -165,7 +271,11 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
 }
 
 impl AsyncRead for Transport {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -174,7 +284,11 @@ impl AsyncRead for Transport {
 }
 
 impl AsyncWrite for Transport {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),

@@ -1,0 +1,476 @@
+//! The network side of the demo PBX: a TCP listener, one task per client, a ticker that
+//! moves the simulation on, and the flood mode for benchmarks.
+//!
+//! The simulator lives behind one mutex and publishes each batch of events on a bounded
+//! broadcast channel; every connection filters them by its own event mask and writes
+//! them between actions, as Asterisk does. A client that falls so far behind that the
+//! channel overwrites its events is disconnected (Asterisk drops slow readers too), so
+//! memory per connection stays bounded and no client slows another.
+
+use super::session::{Context, Effect, Session, BANNER};
+use super::sim::{Micros, Pbx, SimEvent};
+use super::users::Users;
+use crate::ami::message::{MAX_HEADERS, MAX_LINE};
+use crate::ami::{AmiCodec, Frame, FrameError};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, watch};
+use tokio_util::codec::FramedRead;
+
+/// How often the simulation is moved on.
+const TICK: Duration = Duration::from_millis(50);
+/// Batches kept for connections that have not read them yet.
+const BACKLOG: usize = 4096;
+/// A client that accepts nothing for this long is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Flood writes are cut at event boundaries into pieces of about this size.
+const FLOOD_CHUNK: usize = 256 * 1024;
+/// Events kept in the pre-encoded flood buffer.
+const FLOOD_EVENTS: usize = 8192;
+
+/// `--flood`: events per second to each client, or as fast as the socket takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloodRate {
+    Max,
+    PerSecond(u64),
+}
+
+impl std::str::FromStr for FloodRate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("max") {
+            return Ok(FloodRate::Max);
+        }
+        match s.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(FloodRate::PerSecond(n)),
+            _ => Err(format!(
+                "{s:?}: expected a number of events per second, or `max`"
+            )),
+        }
+    }
+}
+
+/// Realistic call events encoded once, replayed in a loop by the flood.
+struct FloodBuffer {
+    bytes: Bytes,
+    /// Start of each event, then the end of the last one.
+    bounds: Vec<usize>,
+}
+
+impl FloodBuffer {
+    fn build(seed: u64) -> Self {
+        let start: Micros = 1_795_000_000_000_000;
+        let mut pbx = Pbx::new(seed, 20.0, start);
+        let mut bytes = BytesMut::new();
+        let mut bounds = vec![0];
+        let mut t = start;
+        while bounds.len() <= FLOOD_EVENTS {
+            t += 100_000;
+            for event in pbx.advance(t).into_iter().filter(|e| e.class != 0) {
+                bytes.extend_from_slice(&event.wire);
+                bounds.push(bytes.len());
+            }
+        }
+        FloodBuffer {
+            bytes: bytes.freeze(),
+            bounds,
+        }
+    }
+
+    fn events(&self) -> usize {
+        self.bounds.len() - 1
+    }
+
+    /// How many whole events `written` bytes from event `from` hold.
+    fn whole_events(&self, from: usize, written: usize) -> usize {
+        let end = self.bounds[from] + written;
+        self.bounds
+            .partition_point(|&b| b <= end)
+            .saturating_sub(from + 1)
+    }
+
+    /// Up to `max` events from event `from`, about [`FLOOD_CHUNK`] bytes at most, without
+    /// wrapping: (bytes, count).
+    fn chunk(&self, from: usize, max: usize) -> (Bytes, usize) {
+        let start = self.bounds[from];
+        let mut to = from + 1;
+        let limit = from.saturating_add(max.max(1)).min(self.events());
+        while to < limit && self.bounds[to + 1] - start <= FLOOD_CHUNK {
+            to += 1;
+        }
+        (self.bytes.slice(start..self.bounds[to]), to - from)
+    }
+}
+
+/// State every connection shares.
+pub(crate) struct Shared {
+    pbx: Mutex<Pbx>,
+    users: Users,
+    events: broadcast::Sender<Arc<[SimEvent]>>,
+    flood: Option<(FloodRate, FloodBuffer)>,
+    flood_sent: AtomicU64,
+    connections: AtomicU64,
+    seed: u64,
+    log: bool,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        seed: u64,
+        calls_per_second: f64,
+        users: Users,
+        flood: Option<FloodRate>,
+        log: bool,
+    ) -> Self {
+        let (events, _) = broadcast::channel(BACKLOG);
+        Shared {
+            pbx: Mutex::new(Pbx::new(seed, calls_per_second, now())),
+            users,
+            events,
+            flood: flood.map(|rate| (rate, FloodBuffer::build(seed))),
+            flood_sent: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            seed,
+            log,
+        }
+    }
+
+    pub(crate) fn users(&self) -> &Users {
+        &self.users
+    }
+
+    pub(crate) fn flood_sent(&self) -> u64 {
+        self.flood_sent.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pbx> {
+        // A panic elsewhere must not take the server down with it.
+        self.pbx
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Moves the simulation to now and hands its events to every connection. The send
+    /// happens under the lock so batches keep their order.
+    fn publish(&self) {
+        let mut pbx = self.lock();
+        let events = pbx.advance(now());
+        if !events.is_empty() {
+            let _ = self.events.send(events.into());
+        }
+    }
+}
+
+/// The wall clock in the simulator's unit.
+pub(crate) fn now() -> Micros {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as Micros)
+}
+
+/// Accepts clients until `shutdown` turns true, and ticks the simulation meanwhile.
+pub(crate) async fn run(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let ticker = {
+        let shared = shared.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(TICK);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = interval.tick() => shared.publish(),
+                    _ = shutdown.changed() => break,
+                }
+            }
+        })
+    };
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(connection(shared.clone(), stream, shutdown.clone()));
+                }
+                Err(e) => {
+                    if shared.log {
+                        eprintln!("amicon serve: accept failed: {e}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    ticker.abort();
+}
+
+async fn write(out: &mut OwnedWriteHalf, bytes: &[u8]) -> std::io::Result<()> {
+    match tokio::time::timeout(WRITE_TIMEOUT, out.write_all(bytes)).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "client stopped reading",
+        )),
+    }
+}
+
+/// Why a connection ended, for the serve log.
+enum End {
+    Closed,
+    Error(std::io::Error),
+    Lagged(u64),
+}
+
+async fn connection(shared: Arc<Shared>, stream: TcpStream, shutdown: watch::Receiver<bool>) {
+    let remote = stream
+        .peer_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let local = stream.local_addr().unwrap_or(remote);
+    let number = shared.connections.fetch_add(1, Ordering::Relaxed);
+    let mut flood_sent = 0u64;
+    let end = serve_connection(
+        &shared,
+        stream,
+        local,
+        remote,
+        number,
+        shutdown,
+        &mut flood_sent,
+    )
+    .await;
+    shared.flood_sent.fetch_add(flood_sent, Ordering::Relaxed);
+    if shared.log {
+        let why = match end {
+            End::Closed => "closed".to_string(),
+            End::Error(e) => e.to_string(),
+            End::Lagged(n) => format!("dropped: {n} event batches behind"),
+        };
+        if shared.flood.is_some() {
+            eprintln!("amicon serve: {remote}: {why}; flood sent {flood_sent} events");
+        } else {
+            eprintln!("amicon serve: {remote}: {why}");
+        }
+    }
+}
+
+async fn serve_connection(
+    shared: &Shared,
+    stream: TcpStream,
+    local: SocketAddr,
+    remote: SocketAddr,
+    number: u64,
+    mut shutdown: watch::Receiver<bool>,
+    flood_sent: &mut u64,
+) -> End {
+    let (read, mut out) = stream.into_split();
+    // Room for 128 full lines; anything larger is answered as Asterisk answers too many lines.
+    let mut frames = FramedRead::new(
+        read,
+        AmiCodec::without_banner(MAX_HEADERS * MAX_LINE + 4096),
+    );
+    let mut events = shared.events.subscribe();
+    let mut session = Session::new(
+        shared.seed ^ number.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        local,
+        remote,
+    );
+    if let Err(e) = write(&mut out, BANNER).await {
+        return End::Error(e);
+    }
+    let mut flooding = false;
+    let mut flood_at = 0usize;
+    let flood_started = Instant::now();
+    let mut batch = BytesMut::new();
+    loop {
+        let flood_delay = match (&shared.flood, flooding) {
+            (Some((FloodRate::PerSecond(rate), _)), true) => {
+                let due = Duration::from_secs_f64((*flood_sent + 1) as f64 / *rate as f64);
+                Some(due.saturating_sub(flood_started.elapsed()))
+            }
+            _ => None,
+        };
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => return End::Closed,
+            frame = frames.next() => {
+                let message = match frame {
+                    None => return End::Closed,
+                    Some(Err(e)) => return End::Error(e),
+                    Some(Ok(Frame::Message(m))) => m,
+                    Some(Ok(Frame::Error(FrameError::Oversized { .. }))) => {
+                        if let Err(e) = write(&mut out, &Session::oversized()).await {
+                            return End::Error(e);
+                        }
+                        continue;
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let effects = {
+                    let mut pbx = shared.lock();
+                    let mut ctx = Context { pbx: &mut pbx, users: &shared.users, now: now() };
+                    session.handle(&message, &mut ctx)
+                };
+                for effect in effects {
+                    let result = match effect {
+                        Effect::Send(bytes) => write(&mut out, &bytes).await,
+                        Effect::FailAndClose(bytes) => {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            let _ = write(&mut out, &bytes).await;
+                            return End::Closed;
+                        }
+                        Effect::Close => {
+                            let _ = out.shutdown().await;
+                            return End::Closed;
+                        }
+                        Effect::LoggedIn => {
+                            flooding = shared.flood.is_some() && session.event_mask() != 0;
+                            Ok(())
+                        }
+                        Effect::Publish => {
+                            shared.publish();
+                            Ok(())
+                        }
+                        Effect::AwaitOriginate { call, action_id } => {
+                            match await_originate(&mut events, &session, call, flooding).await {
+                                Ok((success, held)) => {
+                                    let mut bytes = BytesMut::from(&Session::originate_reply(action_id.as_deref(), success)[..]);
+                                    bytes.extend_from_slice(&held);
+                                    write(&mut out, &bytes).await
+                                }
+                                Err(end) => return end,
+                            }
+                        }
+                    };
+                    if let Err(e) = result {
+                        return End::Error(e);
+                    }
+                }
+            }
+            received = events.recv(), if !flooding => match received {
+                Ok(events) => {
+                    batch.clear();
+                    for event in events.iter().filter(|e| session.wants(e.class)) {
+                        batch.extend_from_slice(&event.wire);
+                    }
+                    if !batch.is_empty() {
+                        if let Err(e) = write(&mut out, &batch).await {
+                            return End::Error(e);
+                        }
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => return End::Lagged(n),
+                Err(broadcast::error::RecvError::Closed) => return End::Closed,
+            },
+            _ = async { if let Some(d) = flood_delay { tokio::time::sleep(d).await } }, if flooding => {
+                let Some((rate, buffer)) = &shared.flood else { continue };
+                let allowed = match rate {
+                    FloodRate::Max => usize::MAX,
+                    FloodRate::PerSecond(r) => {
+                        let due = (flood_started.elapsed().as_secs_f64() * *r as f64) as u64;
+                        due.saturating_sub(*flood_sent).max(1) as usize
+                    }
+                };
+                let (bytes, count) = buffer.chunk(flood_at, allowed);
+                // Written piece by piece so that, if the client goes, the count still
+                // says exactly how many whole events reached the socket.
+                let mut written = 0;
+                while written < bytes.len() {
+                    let result = tokio::time::timeout(WRITE_TIMEOUT, out.write(&bytes[written..])).await;
+                    match result {
+                        Ok(Ok(n)) if n > 0 => written += n,
+                        Ok(Ok(_)) => {
+                            *flood_sent += buffer.whole_events(flood_at, written) as u64;
+                            return End::Closed;
+                        }
+                        Ok(Err(e)) => {
+                            *flood_sent += buffer.whole_events(flood_at, written) as u64;
+                            return End::Error(e);
+                        }
+                        Err(_) => {
+                            *flood_sent += buffer.whole_events(flood_at, written) as u64;
+                            return End::Error(std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading"));
+                        }
+                    }
+                }
+                *flood_sent += count as u64;
+                flood_at = (flood_at + count) % buffer.events();
+            }
+        }
+    }
+}
+
+/// Waits for the outcome of a synchronous Originate, holding back the events that
+/// arrive meanwhile (Asterisk writes nothing to a session blocked in an action).
+async fn await_originate(
+    events: &mut broadcast::Receiver<Arc<[SimEvent]>>,
+    session: &Session,
+    call: u64,
+    flooding: bool,
+) -> Result<(bool, BytesMut), End> {
+    let mut held = BytesMut::new();
+    loop {
+        match events.recv().await {
+            Ok(batch) => {
+                let mut outcome = None;
+                for event in batch.iter() {
+                    match event.outcome {
+                        Some(o) if o.call == call => outcome = Some(o.success),
+                        _ if !flooding && session.wants(event.class) => {
+                            held.extend_from_slice(&event.wire)
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(success) = outcome {
+                    return Ok((success, held));
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => return Err(End::Lagged(n)),
+            Err(broadcast::error::RecvError::Closed) => return Err(End::Closed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flood_chunks_end_on_event_boundaries() {
+        let buffer = FloodBuffer::build(1);
+        assert!(buffer.events() >= FLOOD_EVENTS);
+        let (bytes, count) = buffer.chunk(0, usize::MAX);
+        assert!(count > 1 && bytes.len() <= FLOOD_CHUNK);
+        assert!(bytes.starts_with(b"Event: ") && bytes.ends_with(b"\r\n\r\n"));
+        assert_eq!(buffer.whole_events(3, 0), 0);
+        assert_eq!(
+            buffer.whole_events(3, buffer.bounds[5] - buffer.bounds[3]),
+            2
+        );
+        assert_eq!(
+            buffer.whole_events(3, buffer.bounds[5] - buffer.bounds[3] - 1),
+            1
+        );
+        let (one, n) = buffer.chunk(5, 1);
+        assert_eq!(n, 1);
+        assert_eq!(one.windows(4).filter(|w| w == b"\r\n\r\n").count(), 1);
+    }
+
+    #[test]
+    fn flood_rates_parse() {
+        assert_eq!("max".parse::<FloodRate>(), Ok(FloodRate::Max));
+        assert_eq!("5000".parse::<FloodRate>(), Ok(FloodRate::PerSecond(5000)));
+        assert!("0".parse::<FloodRate>().is_err());
+    }
+}
