@@ -49,6 +49,8 @@ pub struct TuiOptions {
     pub initial_filter: Option<String>,
     /// Where composer history is kept (reserved: history is not wired in yet).
     pub history_path: Option<PathBuf>,
+    /// How bytes that are not UTF-8 are shown (`--charset latin1`, `gbk`, ...).
+    pub charset: crate::format::Charset,
     /// No colours, whatever `NO_COLOR` says; `NO_COLOR` set and non-empty also turns them off.
     pub no_color: bool,
 }
@@ -61,6 +63,7 @@ impl Default for TuiOptions {
             initial_filter: None,
             history_path: None,
             no_color: false,
+            charset: crate::format::Charset::UTF8,
         }
     }
 }
@@ -93,6 +96,7 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
         target: format!("{}@{}", config.username, config.endpoint),
         insecure_tls: config.tls.insecure,
         no_color,
+        charset: options.charset,
     };
     let mut app = App::new(app_options, SystemTime::now());
     if let Some(filter) = options.initial_filter.as_deref() {

@@ -37,6 +37,8 @@ pub struct AppOptions {
     pub insecure_tls: bool,
     /// No colours (`NO_COLOR` or `--no-color`); emphasis stays.
     pub no_color: bool,
+    /// How bytes that are not UTF-8 are shown.
+    pub charset: crate::format::Charset,
 }
 
 impl Default for AppOptions {
@@ -47,6 +49,7 @@ impl Default for AppOptions {
             target: String::new(),
             insecure_tls: false,
             no_color: false,
+            charset: crate::format::Charset::UTF8,
         }
     }
 }

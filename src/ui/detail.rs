@@ -2,10 +2,11 @@
 //! response's items as a table; `Command` output as the CLI prints it.
 
 use super::theme::Theme;
-use super::{clean, fit, short_time};
+use super::{clean, fit, short_time, show};
 use crate::ami::Message;
 use crate::app::log::Item;
 use crate::app::App;
+use crate::format::Charset;
 use crate::session::Link;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -52,14 +53,15 @@ pub fn detail_lines<'a>(app: &App, item: &Item, theme: &Theme) -> Vec<Line<'a>> 
         }
         Item::Sent { message, .. } | Item::Received { message, .. } => message,
     };
-    let output = command_output(message);
+    let charset = app.options.charset;
+    let output = command_output(message, charset);
     let mut lines: Vec<Line> = message
         .headers()
         .filter(|(k, _)| output.is_empty() || !k.eq_ignore_ascii_case(b"Output"))
         .map(|(k, v)| {
             Line::from(vec![
                 Span::styled(format!("{}: ", clean(k)), theme.key()),
-                Span::raw(clean(v).into_owned()),
+                Span::raw(show(v, charset)),
             ])
         })
         .collect();
@@ -84,28 +86,28 @@ pub fn detail_lines<'a>(app: &App, item: &Item, theme: &Theme) -> Vec<Line<'a>> 
                 format!("── {} list items ──", items.len()),
                 theme.dim(),
             ));
-            lines.extend(table(&items, theme));
+            lines.extend(table(&items, theme, charset));
         }
     }
     lines
 }
 
 /// `Output:` lines (Asterisk 14+) or the legacy `Response: Follows` body, as text.
-fn command_output(message: &Message) -> Vec<String> {
+fn command_output(message: &Message, charset: Charset) -> Vec<String> {
     if let Some(body) = message.legacy_body() {
         return body
             .split(|&b| b == b'\n')
-            .map(|line| clean(line.strip_suffix(b"\r").unwrap_or(line)).into_owned())
+            .map(|line| show(line.strip_suffix(b"\r").unwrap_or(line), charset))
             .collect();
     }
     message
         .get_all("Output")
-        .map(|v| clean(v).into_owned())
+        .map(|v| show(v, charset))
         .collect()
 }
 
 /// List items as a table: one column per header name, in order of first appearance.
-fn table<'a>(items: &[&Message], theme: &Theme) -> Vec<Line<'a>> {
+fn table<'a>(items: &[&Message], theme: &Theme, charset: Charset) -> Vec<Line<'a>> {
     let mut columns: Vec<String> = Vec::new();
     for item in items {
         for (key, _) in item.headers() {
@@ -122,11 +124,7 @@ fn table<'a>(items: &[&Message], theme: &Theme) -> Vec<Line<'a>> {
         .map(|item| {
             columns
                 .iter()
-                .map(|c| {
-                    item.get(c)
-                        .map(|v| clean(v).into_owned())
-                        .unwrap_or_default()
-                })
+                .map(|c| item.get(c).map(|v| show(v, charset)).unwrap_or_default())
                 .collect()
         })
         .collect();

@@ -6,6 +6,7 @@ use super::{clean, fit, short_time};
 use crate::ami::{Kind, Message};
 use crate::app::log::{Entry, Item};
 use crate::app::{App, Focus};
+use crate::format::{summary, Charset};
 use crate::session::Link;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -15,35 +16,6 @@ use ratatui::Frame;
 
 /// Columns given to the event or action name.
 const NAME_WIDTH: usize = 18;
-
-/// Headers worth a place on the one line, in the order shown.
-// TEMPORARY until `crate::format::summary` lands on main, which owns this choice.
-const SUMMARY_KEYS: &[&str] = &[
-    "Channel",
-    "ChannelStateDesc",
-    "CallerIDNum",
-    "CallerIDName",
-    "ConnectedLineNum",
-    "DestChannel",
-    "Context",
-    "Exten",
-    "Priority",
-    "Application",
-    "AppData",
-    "Cause",
-    "Cause-txt",
-    "DialStatus",
-    "Queue",
-    "Interface",
-    "Endpoint",
-    "DeviceState",
-    "State",
-    "Status",
-    "Variable",
-    "Value",
-    "Command",
-    "Message",
-];
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let log = &app.log;
@@ -99,7 +71,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         let Some((_, entry)) = log.shown_at(index) else {
             break;
         };
-        let mut line = entry_line(entry, theme, usize::from(inner.width));
+        let mut line = entry_line(entry, theme, usize::from(inner.width), app.options.charset);
         if let Some(search) = log.search() {
             if log.entry_matches_search(entry) {
                 line = highlight(line, search, theme.search_hit());
@@ -135,71 +107,31 @@ fn marker(entry: &Entry) -> &'static str {
     }
 }
 
-/// The name shown for a message: event name, `Response` with the action it answers, or
-/// the action's name.
-fn name(message: &Message, answered: Option<&str>) -> String {
-    match message.kind() {
-        Kind::Event => clean(message.event_name().unwrap_or_default()).into_owned(),
-        Kind::Response => {
-            let response = clean(message.get("Response").unwrap_or_default()).into_owned();
-            match answered {
-                Some(action) => format!("{action} {response}"),
-                None => response,
-            }
-        }
-        Kind::Other => clean(message.get("Action").unwrap_or(b"?")).into_owned(),
-    }
-}
-
-fn summary(message: &Message, sent: bool) -> String {
-    let mut out = String::new();
-    if sent {
-        for (key, value) in message.headers() {
-            if key.eq_ignore_ascii_case(b"Action") || key.eq_ignore_ascii_case(b"ActionID") {
-                continue;
-            }
-            push_field(&mut out, &clean(key), &clean(value));
-        }
-        return out;
-    }
-    for key in SUMMARY_KEYS {
-        if let Some(value) = message.get(key) {
-            if !value.is_empty() {
-                push_field(&mut out, key, &clean(value));
-            }
-        }
-    }
-    if let Some(body) = message.legacy_body() {
-        push_field(
-            &mut out,
-            "Output",
-            &clean(body.split(|&b| b == b'\n').next().unwrap_or_default()),
-        );
-    } else if let Some(first) = message.get("Output") {
-        push_field(&mut out, "Output", &clean(first));
-    }
-    out
-}
-
-fn push_field(out: &mut String, key: &str, value: &str) {
-    if !out.is_empty() {
-        out.push_str("  ");
-    }
-    if key.eq_ignore_ascii_case("Channel") {
-        out.push_str(value);
-    } else {
-        out.push_str(key);
-        out.push('=');
-        out.push_str(value);
-    }
+/// The name and the headers that matter (from `crate::format::summary`); a response is
+/// named after the action it answers.
+fn name_and_summary(
+    message: &Message,
+    answered: Option<&str>,
+    charset: Charset,
+) -> (String, String) {
+    let summary = summary(message);
+    let name = clean(charset.decode(&summary.name).as_bytes()).into_owned();
+    let name = match (message.kind(), answered) {
+        (Kind::Response, Some(action)) => format!("{} {name}", clean(action.as_bytes())),
+        _ => name,
+    };
+    (name, summary.fields_text(charset))
 }
 
 /// One log line, styled by kind and event class.
-pub fn entry_line<'a>(entry: &Entry, theme: &Theme, width: usize) -> Line<'a> {
+pub fn entry_line<'a>(entry: &Entry, theme: &Theme, width: usize, charset: Charset) -> Line<'a> {
     let time = Span::styled(format!("{} ", short_time(entry.at)), theme.time());
     let (style, name, rest) = match &entry.item {
         Item::Note { tone, text } => (theme.tone(*tone), String::new(), text.to_string()),
-        Item::Sent { message, .. } => (theme.sent(), name(message, None), summary(message, true)),
+        Item::Sent { message, .. } => {
+            let (name, rest) = name_and_summary(message, None, charset);
+            (theme.sent(), name, rest)
+        }
         Item::Received {
             message,
             link,
@@ -215,11 +147,8 @@ pub fn entry_line<'a>(entry: &Entry, theme: &Theme, width: usize) -> Line<'a> {
                     theme.event(class)
                 }
             };
-            (
-                style,
-                name(message, action.as_deref()),
-                summary(message, false),
-            )
+            let (name, rest) = name_and_summary(message, action.as_deref(), charset);
+            (style, name, rest)
         }
     };
     let mut spans = vec![time, Span::styled(format!("{} ", marker(entry)), style)];

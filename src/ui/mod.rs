@@ -91,6 +91,11 @@ pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Bytes from the server decoded with the user's charset, then made terminal-safe.
+pub fn show(bytes: &[u8], charset: crate::format::Charset) -> String {
+    clean(charset.decode(bytes).as_bytes()).into_owned()
+}
+
 /// `HH:MM:SS.mmm` in UTC.
 pub fn short_time(at: SystemTime) -> String {
     let since = at
