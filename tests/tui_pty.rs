@@ -180,17 +180,41 @@ async fn run_harness() -> i32 {
     }
 }
 
+/// `amicon::tui::run` itself, over a real session to the server in AMI_TEST_ADDR.
+async fn run_real() -> i32 {
+    let (addr, user, secret) = asterisk().expect("AMI_TEST_ADDR");
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let endpoint = amicon::session::Endpoint {
+        host: host.into(),
+        port: port.parse().unwrap(),
+        tls: false,
+    };
+    let config =
+        amicon::session::SessionConfig::new(endpoint, user, amicon::secret::Secret::new(secret));
+    match amicon::tui::run(config, amicon::tui::TuiOptions::default()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("run: {e}");
+            70
+        }
+    }
+}
+
 #[test]
 fn harness() {
-    if std::env::var_os("AMICON_TUI_HARNESS").is_none() {
+    let Some(mode) = std::env::var_os("AMICON_TUI_HARNESS") else {
         return;
-    }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let code = runtime.block_on(run_harness());
+    let code = if mode == "real" {
+        runtime.block_on(run_real())
+    } else {
+        runtime.block_on(run_harness())
+    };
     std::process::exit(code);
 }
 
@@ -238,13 +262,22 @@ impl Pty {
     }
 
     fn harness(flood: u64) -> Pty {
+        Pty::harness_mode("fake", flood, 80, 24)
+    }
+
+    fn harness_mode(mode: &str, flood: u64, cols: u16, rows: u16) -> Pty {
         let mut command = CommandBuilder::new(std::env::current_exe().unwrap());
         command.args(["--exact", "harness", "--nocapture", "--test-threads=1"]);
-        command.env("AMICON_TUI_HARNESS", "1");
+        command.env("AMICON_TUI_HARNESS", mode);
+        for key in ["AMI_TEST_ADDR", "AMI_TEST_USER", "AMI_TEST_SECRET"] {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
         command.env("AMICON_TUI_FLOOD", flood.to_string());
         command.env("RUST_BACKTRACE", "0");
         command.env("TERM", "xterm-256color");
-        Pty::spawn(command, 80, 24)
+        Pty::spawn(command, cols, rows)
     }
 
     fn contents(&self) -> String {
@@ -424,6 +457,43 @@ fn asterisk() -> Option<(String, String, String)> {
     ))
 }
 
+fn originate_and_filter_to_hangup(pty: &mut Pty, user: &str) {
+    pty.expect("F1 help");
+    pty.expect(&format!("● {user}@"));
+    pty.send(b"Action: Originate\rChannel: Local/echo@test\rContext: test\rExten: echo\rPriority: 1\rAsync: true\r\r");
+    pty.expect("Originate Success");
+    pty.expect("Newchannel");
+    // The echo extension answers, waits 2 s and hangs up.
+    pty.expect("Hangup ");
+    if std::env::var_os("AMICON_PRINT_SCREEN").is_some() {
+        // For README: the screen before the filter.
+        std::thread::sleep(Duration::from_millis(500));
+        eprintln!("{}", pty.contents());
+    }
+    pty.send(b"\x06");
+    pty.expect("Filter:");
+    pty.send(b"Hangup\r");
+    pty.expect("filter: Hangup");
+    let screen = pty.contents();
+    assert!(
+        !screen.contains("Newchannel"),
+        "the filter let other events through:\n{screen}"
+    );
+    assert!(screen.contains("Channel=Local/echo@test-"), "{screen}");
+    pty.send(b"\x11");
+    assert_eq!(pty.wait_exit(), 0);
+    pty.assert_restored();
+}
+
+/// `amicon::tui::run` with the real session driver, in a PTY: the whole TUI but the CLI.
+#[test]
+#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+fn originate_through_tui_run_shows_the_call_and_filters_to_hangup() {
+    let (_, user, _) = asterisk().expect("AMI_TEST_ADDR");
+    let mut pty = Pty::harness_mode("real", 0, 120, 30);
+    originate_and_filter_to_hangup(&mut pty, &user);
+}
+
 /// Needs the CLI wiring of `amicon USER@HOST:PORT` to `amicon::tui::run` and the session
 /// driver, both owned by the lead.
 #[test]
@@ -436,22 +506,5 @@ fn originate_through_the_real_binary_shows_the_call_and_filters_to_hangup() {
     command.env("TERM", "xterm-256color");
     command.env("NO_COLOR", "1");
     let mut pty = Pty::spawn(command, 120, 30);
-    pty.expect("F1 help");
-    pty.expect(&format!("{user}@"));
-    pty.send(b"Action: Originate\rChannel: Local/echo@test\rContext: test\rExten: echo\rPriority: 1\rAsync: true\r\r");
-    pty.expect("Originate Success");
-    pty.expect("Newchannel");
-    pty.expect("Hangup");
-    pty.send(b"\x06");
-    pty.expect("Filter:");
-    pty.send(b"Hangup\r");
-    pty.expect("filter: Hangup");
-    let screen = pty.contents();
-    assert!(
-        !screen.contains("Newchannel"),
-        "the filter let other events through:\n{screen}"
-    );
-    pty.send(b"\x11");
-    assert_eq!(pty.wait_exit(), 0);
-    pty.assert_restored();
+    originate_and_filter_to_hangup(&mut pty, &user);
 }
