@@ -105,22 +105,14 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
         app.filter_text = filter.to_string();
     }
 
+    let shutdown = quit_signal();
     let guard = TerminalGuard::enter()?;
     let (handle, stream) = session::spawn(config);
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     let size = terminal.size()?;
     update(&mut app, Msg::Input(Event::Resize(size.width, size.height)));
     let input = crossterm::event::EventStream::new();
-    let code = run_app(
-        &mut terminal,
-        app,
-        &handle,
-        stream,
-        input,
-        quit_signal(),
-        osc52,
-    )
-    .await;
+    let code = run_app(&mut terminal, app, &handle, stream, input, shutdown, osc52).await;
     drop(terminal);
     drop(guard);
     code
@@ -154,17 +146,24 @@ fn base64(bytes: &[u8]) -> String {
 
 /// Resolves on SIGTERM or SIGHUP (the terminal went away), so the guard restores and
 /// the session logs off.
-pub async fn quit_signal() {
+///
+/// The handlers are installed when this is called, not when the future is first
+/// polled, so a signal arriving before the loop starts is not lost. Call it inside the
+/// runtime, before the terminal is touched.
+pub fn quit_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut hup)) = (
+    let streams = (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
+    );
+    async move {
+        let (Ok(mut term), Ok(mut hup)) = streams else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
     }
 }
 

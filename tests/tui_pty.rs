@@ -148,6 +148,7 @@ async fn run_harness() -> i32 {
         ..AppOptions::default()
     };
     let app = App::new(options, SystemTime::now());
+    let shutdown = amicon::tui::quit_signal();
     let guard = TerminalGuard::enter().expect("terminal");
     let mut terminal =
         ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout())).unwrap();
@@ -164,7 +165,7 @@ async fn run_harness() -> i32 {
         &session,
         stream,
         input,
-        amicon::tui::quit_signal(),
+        shutdown,
         |_| Ok(()),
     )
     .await;
