@@ -75,6 +75,15 @@ fn refilter(c: &mut Criterion) {
     let mut group = c.benchmark_group("refilter_1m");
     group.sample_size(10);
     let hangup = Filter::parse("Hangup").unwrap();
+    // The floor: one sequential pass reading each message's name, as any filter must.
+    group.bench_function("baseline_read_every_name", |b| {
+        b.iter(|| {
+            log.entries()
+                .filter_map(|e| e.message())
+                .filter(|m| m.event_name().is_some_and(|n| n.len() == 6))
+                .count()
+        })
+    });
     group.bench_function("filter_hangup", |b| {
         b.iter(|| {
             log.set_options(ViewOptions {

@@ -14,6 +14,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+/// From this many buffered entries on, re-filtering uses every core.
+const PARALLEL_FROM: usize = 50_000;
 /// How many of our own ActionIDs are remembered to name the answers that come back.
 const REMEMBERED_ACTIONS: usize = 4096;
 
@@ -199,12 +201,49 @@ impl Log {
     /// Changes what is shown and re-applies it to everything buffered.
     pub fn set_options(&mut self, options: ViewOptions) {
         self.options = options;
-        self.view.clear();
-        for (i, entry) in self.entries.iter().enumerate() {
-            if self.options.shows(entry) {
-                self.view.push_back(self.first_seq + i as u64);
-            }
+        self.view = self.matching();
+    }
+
+    /// The sequence numbers of every buffered entry the options show. A big ring is
+    /// split across the cores: the work is one pass over messages that mostly live
+    /// outside the cache, and the user waits for it.
+    fn matching(&self) -> VecDeque<u64> {
+        let total = self.entries.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let scan = |start: usize, end: usize| -> Vec<u64> {
+            self.entries
+                .range(start..end)
+                .enumerate()
+                .filter(|(_, entry)| self.options.shows(entry))
+                .map(|(i, _)| self.first_seq + (start + i) as u64)
+                .collect()
+        };
+        if total < PARALLEL_FROM || threads < 2 {
+            return scan(0, total).into();
         }
+        let chunk = total.div_ceil(threads);
+        let parts: Vec<Vec<u64>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (start, end) = ((t * chunk).min(total), ((t + 1) * chunk).min(total));
+                    scope.spawn(move || scan(start, end))
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut view = VecDeque::with_capacity(parts.iter().map(Vec::len).sum());
+        for part in parts {
+            view.extend(part);
+        }
+        view
     }
 
     pub fn total(&self) -> usize {
@@ -463,6 +502,22 @@ mod tests {
             .unwrap()
             .into_owned();
         assert_eq!(first, "E2");
+    }
+
+    #[test]
+    fn refiltering_a_big_ring_in_parallel_keeps_order_and_count() {
+        let mut log = Log::new(200_000);
+        for n in 0..150_000 {
+            log.push(event(if n % 3 == 0 { "VarSet" } else { "Hangup" }));
+        }
+        log.set_options(ViewOptions {
+            hide_noise: true,
+            ..Default::default()
+        });
+        assert_eq!(log.shown(), 100_000);
+        let seqs: Vec<u64> = log.view.iter().copied().collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+        assert!(seqs.iter().all(|s| s % 3 != 0));
     }
 
     #[test]
