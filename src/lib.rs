@@ -3,6 +3,7 @@
 pub mod ami;
 pub mod app;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod demo;
 pub mod filter;

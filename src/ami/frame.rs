@@ -37,7 +37,11 @@ impl Message {
     /// `lines` must hold each line start and, last, the end of the header lines.
     pub(crate) fn from_parts(raw: Bytes, lines: Vec<u32>, body: Option<(u32, u32)>) -> Self {
         debug_assert!(!lines.is_empty());
-        Message { raw, lines: lines.into_boxed_slice(), body }
+        Message {
+            raw,
+            lines: lines.into_boxed_slice(),
+            body,
+        }
     }
 
     /// Parses one complete message from bytes (lines ended by CRLF or LF, an optional
