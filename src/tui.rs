@@ -7,7 +7,10 @@
 //! typed during a flood is applied and drawn within one frame.
 
 use crate::ami::Action;
-use crate::app::{update, App, AppOptions, Cmd, Msg};
+use crate::app::{update, App, AppOptions, Background, Cmd, Msg};
+use crate::complete;
+use std::collections::VecDeque;
+use std::path::Path;
 use crate::session::{self, ActionError, EventStream, SessionConfig, SessionHandle, SessionState};
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
@@ -47,7 +50,8 @@ pub struct TuiOptions {
     pub confirm_destructive: bool,
     /// A filter applied from the start (the filter language of `crate::filter`).
     pub initial_filter: Option<String>,
-    /// Where composer history is kept (reserved: history is not wired in yet).
+    /// Where composer history is kept; `None` means the XDG state dir
+    /// (`$XDG_STATE_HOME/amicon/history`).
     pub history_path: Option<PathBuf>,
     /// How bytes that are not UTF-8 are shown (`--charset latin1`, `gbk`, ...).
     pub charset: crate::format::Charset,
@@ -72,6 +76,11 @@ impl Default for TuiOptions {
 pub trait SessionPort {
     fn submit(&self, action: Action) -> Result<String, ActionError>;
     fn logoff(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    /// Asks the server something in the background; the future yields the [`Msg`] that
+    /// carries the answer. `None` when this session cannot (a fake, a recording).
+    fn background(&self, _what: Background) -> Option<Pin<Box<dyn Future<Output = Msg> + Send>>> {
+        None
+    }
 }
 
 impl SessionPort for SessionHandle {
@@ -81,6 +90,19 @@ impl SessionPort for SessionHandle {
 
     fn logoff(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(SessionHandle::logoff(self))
+    }
+
+    fn background(&self, what: Background) -> Option<Pin<Box<dyn Future<Output = Msg> + Send>>> {
+        let handle = self.clone();
+        Some(Box::pin(async move {
+            match what {
+                Background::ActionList => Msg::ActionList(complete::fetch_list_commands(&handle).await),
+                Background::ActionHelp(name) => {
+                    let reply = complete::fetch_action_help(&handle, &name).await;
+                    Msg::ActionHelp { name, reply }
+                }
+            }
+        }))
     }
 }
 
@@ -99,6 +121,19 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
         charset: options.charset,
     };
     let mut app = App::new(app_options, SystemTime::now());
+    app.templates = crate::templates::list();
+    if let Some(path) = options.history_path.clone().or_else(crate::history::default_path) {
+        match crate::history::History::open(&path) {
+            Ok(history) => app.history = history,
+            // The TUI works without history; say why it is not kept.
+            Err(e) => {
+                update(
+                    &mut app,
+                    Msg::Saved { path, result: Err(format!("history not available: {e}")) },
+                );
+            }
+        }
+    }
     if let Some(filter) = options.initial_filter.as_deref() {
         app.apply_filter(filter)
             .map_err(|e| format!("--filter: {} (at {:?})", e.message, e.span))?;
@@ -194,6 +229,8 @@ where
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
+    // Answers to background questions (completion's catalog) come back here.
+    let (answers_tx, mut answers_rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
 
     loop {
         let now = Instant::now();
@@ -227,13 +264,32 @@ where
                 }
             },
             _ = tokio::time::sleep_until(if urgent { last_frame + INPUT_FRAME_INTERVAL } else { next_frame }), if dirty => Vec::new(),
+            Some(answer) = answers_rx.recv() => { dirty = true; update(&mut app, answer) }
             _ = tick.tick() => { dirty = true; update(&mut app, Msg::Tick(SystemTime::now())) }
         };
-        for cmd in cmds {
+        let mut cmds: VecDeque<Cmd> = cmds.into();
+        while let Some(cmd) = cmds.pop_front() {
             match cmd {
                 Cmd::Submit(action) => {
                     let result = session.submit(action);
-                    update(&mut app, Msg::Submitted(result));
+                    cmds.extend(update(&mut app, Msg::Submitted(result)));
+                }
+                Cmd::Fetch(what) => {
+                    if let Some(answer) = session.background(what) {
+                        let answers = answers_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = answers.send(answer.await);
+                        });
+                    }
+                }
+                Cmd::Remember(block) => {
+                    if let Err(e) = app.history.add(&block) {
+                        let path = app.history.path().map(Path::to_path_buf).unwrap_or_default();
+                        cmds.extend(update(
+                            &mut app,
+                            Msg::Saved { path, result: Err(format!("history not saved: {e}")) },
+                        ));
+                    }
                 }
                 Cmd::Copy(text) => {
                     if let Err(e) = clipboard(&text) {

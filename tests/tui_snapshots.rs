@@ -446,3 +446,33 @@ fn secrets_of_the_login_never_reach_the_screen() {
     assert!(text.contains("Secret: ***"), "{text}");
     assert!(!text.contains("amp111"));
 }
+
+#[test]
+fn completion_popup_lists_actions_with_their_synopsis() {
+    let mut app = app();
+    feed(&mut app, logged_in());
+    let response = decode("listcommands.txt", true)
+        .into_iter()
+        .find(|m| m.is("ActionID", "lc-1"))
+        .unwrap();
+    update(
+        &mut app,
+        Msg::ActionList(Ok(amicon::session::Reply {
+            action_id: "lc-1".into(),
+            response,
+            items: Vec::new(),
+            complete: None,
+        })),
+    );
+    keys(&mut app, "Action: Queue");
+    press(&mut app, KeyCode::Char(' '), KeyModifiers::CONTROL);
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn template_list() {
+    let mut app = app();
+    feed(&mut app, logged_in());
+    press(&mut app, KeyCode::F(4), KeyModifiers::NONE);
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}

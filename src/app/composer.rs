@@ -11,8 +11,9 @@ use ratatui_textarea::{CursorMove, TextArea};
 pub enum Outcome {
     /// The text changed or the cursor moved.
     Edited,
-    /// The block is complete and valid: send it.
-    Send(Action),
+    /// The block is complete and valid: send it. `forced` (Alt-Enter) skips the check
+    /// for missing required parameters.
+    Send(Action, bool),
     /// The block cannot be sent; the reason is shown under the editor.
     Invalid(String),
 }
@@ -83,6 +84,39 @@ impl Composer {
         self.set_text("");
     }
 
+    /// The cursor as (line, byte offset within the line).
+    pub fn cursor(&self) -> (usize, usize) {
+        let cursor = self.editor.cursor();
+        let line = self.editor.lines().get(cursor.0).map_or("", String::as_str);
+        let byte = line.char_indices().nth(cursor.1).map_or(line.len(), |(i, _)| i);
+        (cursor.0, byte)
+    }
+
+    pub fn on_first_line(&self) -> bool {
+        self.editor.cursor().0 == 0
+    }
+
+    pub fn on_last_line(&self) -> bool {
+        self.editor.cursor().0 + 1 >= self.editor.lines().len()
+    }
+
+    /// Replaces bytes `range` of line `row` by `text` (a completion), cursor after it.
+    pub fn replace_in_line(&mut self, row: usize, range: std::ops::Range<usize>, text: &str) {
+        let mut lines = self.editor.lines().to_vec();
+        let Some(line) = lines.get_mut(row) else { return };
+        let start = range.start.min(line.len());
+        let end = range.end.clamp(start, line.len());
+        if !line.is_char_boundary(start) || !line.is_char_boundary(end) {
+            return;
+        }
+        line.replace_range(start..end, text);
+        let col = line[..start + text.len()].chars().count();
+        self.editor = fresh_editor(lines, self.plain);
+        let clamp = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        self.editor.move_cursor(CursorMove::Jump(clamp(row), clamp(col)));
+        self.problem = None;
+    }
+
     /// Inserts pasted text as typed.
     pub fn paste(&mut self, text: &str) {
         self.editor
@@ -109,7 +143,7 @@ impl Composer {
                 .is_none_or(|l| l.trim().is_empty());
             if (line_empty || alt_enter) && !self.is_blank() {
                 return match self.block() {
-                    Ok(action) => Outcome::Send(action),
+                    Ok(action) => Outcome::Send(action, alt_enter),
                     Err(problem) => {
                         self.problem = Some(problem.clone());
                         Outcome::Invalid(problem)
@@ -165,7 +199,7 @@ mod tests {
         let mut c = Composer::new();
         assert_eq!(type_text(&mut c, "Action: Ping\n"), Outcome::Edited);
         match c.input(key(KeyCode::Enter)) {
-            Outcome::Send(action) => assert_eq!(action.name().as_deref(), Some("Ping")),
+            Outcome::Send(action, false) => assert_eq!(action.name().as_deref(), Some("Ping")),
             other => panic!("{other:?}"),
         }
     }

@@ -15,6 +15,7 @@ pub enum KeyAction {
     OpenSearch,
     OpenSave,
     Help,
+    Templates,
     Close,
     ToggleNoise,
     ToggleOwnOnly,
@@ -43,6 +44,7 @@ pub fn global(key: &KeyEvent) -> Option<KeyAction> {
         KeyCode::F(1) => KeyAction::Help,
         KeyCode::F(2) => KeyAction::ToggleNoise,
         KeyCode::F(3) => KeyAction::ToggleOwnOnly,
+        KeyCode::F(4) => KeyAction::Templates,
         KeyCode::Esc => KeyAction::Close,
         _ => return None,
     })

@@ -12,6 +12,9 @@ pub mod query;
 
 use crate::ami::{Action, Kind};
 use crate::session::{ActionError, ServerInfo, SessionEvent, SessionState, Stamped};
+use crate::complete::{Catalog, Completion};
+use crate::history::History;
+use crate::templates::Template;
 use composer::{Composer, Outcome};
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use keymap::KeyAction;
@@ -67,6 +70,10 @@ pub enum Msg {
     Tick(SystemTime),
     /// The session accepted (or refused) an action handed over by [`Cmd::Submit`].
     Submitted(Result<String, ActionError>),
+    /// The answer to [`Background::ActionList`].
+    ActionList(Result<crate::session::Reply, ActionError>),
+    /// The answer to [`Background::ActionHelp`].
+    ActionHelp { name: String, reply: Result<crate::session::Reply, ActionError> },
     /// A [`Cmd::Save`] finished: how many bytes, or why not.
     Saved {
         path: PathBuf,
@@ -84,6 +91,10 @@ pub enum Cmd {
         path: PathBuf,
         text: String,
     },
+    /// Ask the server something for completion; the answer comes back as a [`Msg`].
+    Fetch(Background),
+    /// Add a sent block to the history file.
+    Remember(String),
     /// Log off and leave.
     Quit,
 }
@@ -100,6 +111,19 @@ pub enum Overlay {
     Help,
     Detail { seq: u64, scroll: u16 },
     Confirm { action: Action, why: String },
+    /// Completion candidates for the composer's cursor, at `row`.
+    Completion { completion: Completion, row: usize, selected: usize },
+    /// The template list.
+    Templates { selected: usize },
+}
+
+/// What the composer asks of the server in the background.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Background {
+    /// `ListCommands`: the actions this user may run.
+    ActionList,
+    /// `manager show command <name>`: one action's parameters.
+    ActionHelp(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +186,15 @@ pub struct App {
     /// The ActionID of the last block sent from the composer, until its response comes.
     pub awaiting: Option<String>,
     pub quitting: bool,
+    /// What completion knows about this server (actions, parameters, live values).
+    pub catalog: Catalog,
+    /// Blocks sent before (the file is written by the event loop, not by `update`).
+    pub history: History,
+    /// Where Up/Down recall is in `history`, and the block being typed before it started.
+    recall: Option<(usize, String)>,
+    pub templates: Vec<Template>,
+    /// The text of the block handed to the session, until it is accepted.
+    sent_block: Option<String>,
 }
 
 impl App {
@@ -192,6 +225,11 @@ impl App {
             interrupt_at: None,
             awaiting: None,
             quitting: false,
+            catalog: Catalog::new(),
+            history: History::in_memory(),
+            recall: None,
+            templates: crate::templates::built_in(),
+            sent_block: None,
         };
         app.resize(80, 24);
         app
@@ -235,10 +273,11 @@ impl App {
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Session(batch) => {
+            let mut cmds = Vec::new();
             for stamped in batch {
-                apply_session_event(app, stamped);
+                apply_session_event(app, stamped, &mut cmds);
             }
-            Vec::new()
+            cmds
         }
         Msg::SessionClosed => {
             app.status.closed = true;
@@ -250,14 +289,30 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Submitted(Ok(action_id)) => {
             app.composer.clear();
+            app.recall = None;
+            let remember = app.sent_block.take().map(Cmd::Remember);
             app.notify(
                 Tone::Info,
                 format!("sent as {action_id}; waiting for the response"),
             );
             app.awaiting = Some(action_id);
+            remember.into_iter().collect()
+        }
+        Msg::ActionList(reply) => {
+            match reply {
+                Ok(reply) => {
+                    app.catalog.learn_list_commands(&reply.response);
+                }
+                Err(error) => app.notify(Tone::Warn, format!("no action list for completion: {error}")),
+            }
+            Vec::new()
+        }
+        Msg::ActionHelp { name, reply } => {
+            app.catalog.learn_help_reply(&name, &reply);
             Vec::new()
         }
         Msg::Submitted(Err(error)) => {
+            app.sent_block = None;
             app.composer.problem = Some(format!("not sent: {error}"));
             Vec::new()
         }
@@ -310,7 +365,7 @@ fn note(app: &mut App, at: SystemTime, tone: Tone, text: String) {
     });
 }
 
-fn apply_session_event(app: &mut App, stamped: Stamped) {
+fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
     let at = stamped.at;
     match stamped.event {
         SessionEvent::State(state) => {
@@ -338,8 +393,15 @@ fn apply_session_event(app: &mut App, stamped: Stamped) {
                 SessionState::Ended(reason) => (Tone::Bad, format!("session ended: {reason}")),
             };
             note(app, at, text.0, text.1);
+            let logged_in = matches!(state, SessionState::LoggedIn { .. });
+            if !logged_in {
+                app.catalog.forget_live_values();
+            }
             app.status.state = state;
             app.status.state_at = at;
+            if logged_in {
+                cmds.push(Cmd::Fetch(Background::ActionList));
+            }
         }
         SessionEvent::ServerInfo(info) => app.status.info = info,
         SessionEvent::Sent {
@@ -349,6 +411,8 @@ fn apply_session_event(app: &mut App, stamped: Stamped) {
             internal,
         } => {
             app.log.remember_action(&action_id, &name);
+            // Completion's own questions are housekeeping, like the keepalive.
+            let internal = internal || crate::complete::is_background(&action_id);
             app.log.push(Entry {
                 at,
                 item: Item::Sent { message, internal },
@@ -362,7 +426,12 @@ fn apply_session_event(app: &mut App, stamped: Stamped) {
             if message.kind() == Kind::Event {
                 app.status.events_total += 1;
                 app.status.window_events += 1;
+                if !log::is_noise(&message) {
+                    app.catalog.observe(&message);
+                }
             }
+            let internal =
+                internal || link.action_id().is_some_and(crate::complete::is_background);
             let action = link.action_id().and_then(|id| app.log.action_name(id));
             if let crate::session::Link::Response { action_id } = &link {
                 if app.awaiting.as_deref() == Some(action_id.as_str()) {
@@ -584,6 +653,10 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             app.overlay = Some(Overlay::Help);
             return Vec::new();
         }
+        Some(KeyAction::Templates) => {
+            open_templates(app);
+            return Vec::new();
+        }
         Some(KeyAction::ToggleNoise) => {
             app.set_view(|o| o.hide_noise = !o.hide_noise);
             return Vec::new();
@@ -619,10 +692,136 @@ fn quit(app: &mut App) -> Vec<Cmd> {
 }
 
 fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char(' ') if ctrl => return complete(app),
+        KeyCode::Char('t') if ctrl => {
+            open_templates(app);
+            return Vec::new();
+        }
+        KeyCode::Up if key.modifiers.is_empty() && app.composer.on_first_line() => {
+            if recall(app, true) {
+                return Vec::new();
+            }
+        }
+        KeyCode::Down if key.modifiers.is_empty() && app.composer.on_last_line() => {
+            if recall(app, false) {
+                return Vec::new();
+            }
+        }
+        _ => {}
+    }
     match app.composer.input(key) {
         Outcome::Edited | Outcome::Invalid(_) => Vec::new(),
-        Outcome::Send(action) => submit(app, action),
+        Outcome::Send(action, forced) => {
+            let missing = app.catalog.missing_required(&action);
+            if !forced && !missing.is_empty() {
+                app.composer.problem = Some(format!(
+                    "missing required: {} (Alt-Enter sends anyway)",
+                    missing.join(", ")
+                ));
+                return Vec::new();
+            }
+            app.sent_block = Some(app.composer.text());
+            submit(app, action)
+        }
     }
+}
+
+/// Up on the first line / Down on the last line walk through the history. Returns false
+/// when there is nothing to recall (the key then moves the cursor as usual).
+fn recall(app: &mut App, older: bool) -> bool {
+    let count = app.history.len();
+    if count == 0 {
+        return false;
+    }
+    let next = match (&app.recall, older) {
+        (None, false) => return false,
+        (None, true) => Some(count - 1),
+        (Some((i, _)), true) => Some(i.saturating_sub(1)),
+        (Some((i, _)), false) => (i + 1 < count).then_some(i + 1),
+    };
+    match next {
+        Some(index) => {
+            let draft = match app.recall.take() {
+                Some((_, draft)) => draft,
+                None => app.composer.text(),
+            };
+            if let Some(block) = app.history.entries().nth(index) {
+                app.composer.set_text(block);
+            }
+            app.recall = Some((index, draft));
+        }
+        None => {
+            if let Some((_, draft)) = app.recall.take() {
+                app.composer.set_text(&draft);
+            }
+        }
+    }
+    true
+}
+
+/// Ctrl-Space: candidates for the word at the cursor. The action's parameter list is
+/// fetched from the server the first time it is needed.
+fn complete(app: &mut App) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    if let Ok(action) = Action::parse_block(&app.composer.text()) {
+        if let Some(name) = action.name() {
+            if app.catalog.needs_help(&name) {
+                cmds.push(Cmd::Fetch(Background::ActionHelp(name)));
+            }
+        }
+    }
+    let (row, col) = app.composer.cursor();
+    let completion = app.catalog.complete(&app.composer.text(), row, col);
+    match completion.candidates.len() {
+        0 => {
+            let why = if app.catalog.actions().next().is_none() {
+                "nothing to complete yet: the server's action list has not arrived"
+            } else if !cmds.is_empty() {
+                "asking the server for this action's parameters; try again in a moment"
+            } else {
+                "no completion here"
+            };
+            app.notify(Tone::Info, why);
+        }
+        1 => {
+            let text = completion.candidates[0].text.clone();
+            app.composer.replace_in_line(row, completion.range, &text);
+        }
+        _ => {
+            app.overlay = Some(Overlay::Completion {
+                completion,
+                row,
+                selected: 0,
+            })
+        }
+    }
+    cmds
+}
+
+fn open_templates(app: &mut App) {
+    if app.templates.is_empty() {
+        app.notify(Tone::Info, "no templates");
+    } else {
+        app.overlay = Some(Overlay::Templates { selected: 0 });
+    }
+}
+
+/// Keys of a pick list: Up/Down move, Enter/Tab pick, Esc closes. `None` means another
+/// key (the list closes and the key goes on to the composer).
+fn pick(key: &KeyEvent, selected: usize, len: usize) -> Option<Result<usize, bool>> {
+    use crossterm::event::KeyCode;
+    Some(match key.code {
+        KeyCode::Up => Ok(selected.checked_sub(1).unwrap_or(len.saturating_sub(1))),
+        KeyCode::Down => Ok(if selected + 1 >= len { 0 } else { selected + 1 }),
+        KeyCode::PageUp => Ok(selected.saturating_sub(8)),
+        KeyCode::PageDown => Ok((selected + 8).min(len.saturating_sub(1))),
+        KeyCode::Enter | KeyCode::Tab => Err(true),
+        KeyCode::Esc => Err(false),
+        _ => return None,
+    })
 }
 
 fn submit(app: &mut App, action: Action) -> Vec<Cmd> {
@@ -697,6 +896,45 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
             }
             Vec::new()
         }
+        Overlay::Completion {
+            completion,
+            row,
+            selected,
+        } => match pick(&key, selected, completion.candidates.len()) {
+            Some(Ok(selected)) => {
+                app.overlay = Some(Overlay::Completion {
+                    completion,
+                    row,
+                    selected,
+                });
+                Vec::new()
+            }
+            Some(Err(true)) => {
+                if let Some(candidate) = completion.candidates.get(selected) {
+                    app.composer.replace_in_line(row, completion.range.clone(), &candidate.text);
+                }
+                Vec::new()
+            }
+            Some(Err(false)) => Vec::new(),
+            None => composer_key(app, key),
+        },
+        Overlay::Templates { selected } => match pick(&key, selected, app.templates.len()) {
+            Some(Ok(selected)) => {
+                app.overlay = Some(Overlay::Templates { selected });
+                Vec::new()
+            }
+            Some(Err(true)) => {
+                if let Some(template) = app.templates.get(selected) {
+                    let block = template.block();
+                    app.composer.set_text(&block);
+                    app.focus = Focus::Composer;
+                    app.notify(Tone::Info, format!("template {}: edit, then Enter on an empty line", template.name));
+                }
+                Vec::new()
+            }
+            Some(Err(false)) => Vec::new(),
+            None => Vec::new(),
+        },
         Overlay::Confirm { action, why } => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.log.resume_follow();

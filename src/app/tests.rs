@@ -481,3 +481,127 @@ fn the_response_to_the_composers_block_is_shown_beside_it() {
     assert_eq!(text, "Ping → Error: Permission denied");
     assert!(app.awaiting.is_none());
 }
+
+fn reply(vector_name: &str, action_id: &str) -> crate::session::Reply {
+    let response = vector(vector_name)
+        .into_iter()
+        .find(|m| m.get_str("ActionID").as_deref() == Some(action_id))
+        .expect("response in vector");
+    crate::session::Reply { action_id: action_id.into(), response, items: Vec::new(), complete: None }
+}
+
+fn ctrl_space(app: &mut App) -> Vec<Cmd> {
+    update(app, Msg::Input(Event::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::CONTROL))))
+}
+
+#[test]
+fn logging_in_asks_for_the_action_list() {
+    let mut app = app();
+    let cmds = update(
+        &mut app,
+        Msg::Session(vec![Stamped {
+            at: at(0),
+            event: SessionEvent::State(SessionState::LoggedIn {
+                user: "admin".into(),
+                server: "pbx:5038".into(),
+                tls: false,
+            }),
+        }]),
+    );
+    assert_eq!(cmds, vec![Cmd::Fetch(Background::ActionList)]);
+}
+
+#[test]
+fn ctrl_space_completes_action_names_from_the_server_list() {
+    let mut app = app();
+    update(&mut app, Msg::ActionList(Ok(reply("listcommands", "lc-1"))));
+    type_text(&mut app, "Action: Origi");
+    ctrl_space(&mut app);
+    assert_eq!(app.composer.text(), "Action: Originate");
+    type_text(&mut app, "\n");
+    // The parameters of Originate are not known yet: completion asks the server.
+    let cmds = ctrl_space(&mut app);
+    assert_eq!(cmds, vec![Cmd::Fetch(Background::ActionHelp("Originate".into()))]);
+}
+
+#[test]
+fn a_popup_offers_several_candidates_and_enter_picks_one() {
+    let mut app = app();
+    update(&mut app, Msg::ActionList(Ok(reply("listcommands", "lc-1"))));
+    type_text(&mut app, "Action: Queue");
+    ctrl_space(&mut app);
+    let Some(Overlay::Completion { completion, .. }) = &app.overlay else { panic!("{:?}", app.overlay) };
+    assert!(completion.candidates.len() > 1);
+    let second = completion.candidates[1].text.clone();
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.overlay.is_none());
+    assert_eq!(app.composer.text(), format!("Action: {second}"));
+}
+
+#[test]
+fn missing_required_parameters_are_flagged_before_sending() {
+    let mut app = app();
+    let help_id = vector("manager-show-command-originate")
+        .iter()
+        .find_map(|m| m.get_str("ActionID").filter(|id| !id.starts_with("login")).map(|s| s.into_owned()))
+        .unwrap();
+    update(
+        &mut app,
+        Msg::ActionHelp { name: "Originate".into(), reply: Ok(reply("manager-show-command-originate", &help_id)) },
+    );
+    let cmds = type_text(&mut app, "Action: Originate\nExten: 100\n\n");
+    assert!(cmds.is_empty());
+    let problem = app.composer.problem.clone().unwrap();
+    assert!(problem.contains("missing required: Channel"), "{problem}");
+    // Alt-Enter sends anyway.
+    let cmds = update(&mut app, Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT))));
+    assert!(matches!(&cmds[..], [Cmd::Submit(_)]));
+}
+
+#[test]
+fn sent_blocks_are_remembered_and_recalled_with_up_and_down() {
+    let mut app = app();
+    type_text(&mut app, "Action: Ping\n\n");
+    let cmds = update(&mut app, Msg::Submitted(Ok("a-1".into())));
+    assert_eq!(cmds, vec![Cmd::Remember("Action: Ping\n".into())]);
+    app.history.add("Action: Ping").unwrap();
+    app.history.add("Action: CoreSettings").unwrap();
+    type_text(&mut app, "Action: Sta");
+    update(&mut app, key(KeyCode::Up));
+    assert_eq!(app.composer.text(), "Action: CoreSettings");
+    update(&mut app, key(KeyCode::Up));
+    assert_eq!(app.composer.text(), "Action: Ping");
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Down));
+    assert_eq!(app.composer.text(), "Action: Sta", "the draft comes back");
+}
+
+#[test]
+fn a_template_fills_the_composer() {
+    let mut app = app();
+    update(&mut app, key(KeyCode::F(4)));
+    assert!(matches!(app.overlay, Some(Overlay::Templates { .. })));
+    let index = app.templates.iter().position(|t| t.name == "originate").unwrap();
+    for _ in 0..index {
+        update(&mut app, key(KeyCode::Down));
+    }
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.composer.text().starts_with("Action: Originate"), "{}", app.composer.text());
+}
+
+#[test]
+fn completions_own_questions_are_kept_out_of_the_default_view_by_f2() {
+    let mut app = app();
+    let id = format!("amicon-1{}9", crate::complete::BACKGROUND_MARK);
+    update(
+        &mut app,
+        Msg::Session(vec![received(
+            Message::from_headers(&[("Response", "Success"), ("ActionID", id.as_str())]),
+            Link::Response { action_id: id.clone() },
+        )]),
+    );
+    assert_eq!(app.log.shown(), 1);
+    update(&mut app, key(KeyCode::F(2)));
+    assert_eq!(app.log.shown(), 0);
+}

@@ -62,6 +62,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Overlay::Confirm { action, why }) => {
             popup::confirm(frame, action, why, frame.area(), &theme)
         }
+        Some(Overlay::Completion {
+            completion,
+            selected,
+            ..
+        }) => popup::completion(frame, completion, *selected, regions.composer, &theme),
+        Some(Overlay::Templates { selected }) => {
+            popup::templates(frame, &app.templates, *selected, frame.area(), &theme)
+        }
         None => {}
     }
 }
