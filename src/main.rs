@@ -9,6 +9,7 @@ fn main() {
     let code = match cli.command {
         Some(Command::Send(args)) => block_on(cmd::send::run(args)),
         Some(Command::Watch(args)) => block_on(cmd::watch::run(args)),
+        None if cli.line => block_on(amicon::line::run_cli(&cli.connect)),
         // Wired by the lead at merge time (TUI and line mode live in other branches).
         None => {
             eprintln!("amicon: the terminal UI and --line mode are not wired yet in this build; use `amicon send` or `amicon watch`");

@@ -770,3 +770,61 @@ fn a_server_that_never_answers_login_exits_5() {
         .env("AMI_SECRET", "x"));
     assert_eq!(code(&out), 5, "{}", stderr(&out));
 }
+
+/// Logs a client in (MD5 or plain), then sends `events` and closes when `close` is set.
+fn login_then_send(socket: TcpStream, events: &str, close: bool) {
+    let mut reader = BufReader::new(socket.try_clone().unwrap());
+    let mut out = socket;
+    out.write_all(b"Asterisk Call Manager/9.0.0\r\n").unwrap();
+    while let Some(headers) = read_block(&mut reader) {
+        let id = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("ActionID"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        match headers[0].1.to_ascii_lowercase().as_str() {
+            "challenge" => out
+                .write_all(
+                    format!("Response: Success\r\nActionID: {id}\r\nChallenge: 1\r\n\r\n")
+                        .as_bytes(),
+                )
+                .unwrap(),
+            "login" => {
+                out.write_all(
+                    format!("Response: Success\r\nActionID: {id}\r\n\r\n{events}").as_bytes(),
+                )
+                .unwrap();
+                if close {
+                    return;
+                }
+            }
+            _ => {
+                let _ = out
+                    .write_all(format!("Response: Success\r\nActionID: {id}\r\n\r\n").as_bytes());
+            }
+        }
+    }
+}
+
+#[test]
+fn watch_reconnects_after_a_lost_connection_and_reports_the_gap_on_stderr() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let (first, _) = listener.accept().unwrap();
+        login_then_send(first, "Event: Before\r\n\r\n", true);
+        let (second, _) = listener.accept().unwrap();
+        login_then_send(second, "Event: After\r\n\r\n", false);
+    });
+    let out = run(amicon()
+        .args(["watch", &format!("admin@127.0.0.1:{port}"), "--count", "2"])
+        .env("AMI_SECRET", "x"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Event: Before\r\n\r\nEvent: After\r\n\r\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains("connection lost") && err.contains("reconnected"),
+        "{err}"
+    );
+    assert!(err.contains("gap"), "{err}");
+}

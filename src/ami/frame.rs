@@ -152,6 +152,10 @@ impl Message {
     }
 
     pub fn kind(&self) -> Kind {
+        // Fast path: Asterisk puts `Event:` or `Response:` first.
+        if !self.is_empty() && self.header(0).0.eq_ignore_ascii_case(b"Event") {
+            return Kind::Event;
+        }
         if self.get("Event").is_some() {
             Kind::Event
         } else if self.get("Response").is_some() {

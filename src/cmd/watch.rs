@@ -85,7 +85,7 @@ impl<W: Write> Printer<W> {
                 reason,
             }) => {
                 warn(format!(
-                    "connection lost ({reason}); reconnecting in {} (attempt {attempt})",
+                    "{reason}; reconnecting in {} (attempt {attempt})",
                     humantime::format_duration(round_to_millis(*delay))
                 ));
             }
