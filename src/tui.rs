@@ -9,8 +9,6 @@
 use crate::ami::Action;
 use crate::app::{update, App, AppOptions, Background, Cmd, Msg};
 use crate::complete;
-use std::collections::VecDeque;
-use std::path::Path;
 use crate::session::{self, ActionError, EventStream, SessionConfig, SessionHandle, SessionState};
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
@@ -21,8 +19,10 @@ use crossterm::terminal::{
 use futures_util::{Stream, StreamExt};
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write};
+use std::path::Path;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -96,7 +96,9 @@ impl SessionPort for SessionHandle {
         let handle = self.clone();
         Some(Box::pin(async move {
             match what {
-                Background::ActionList => Msg::ActionList(complete::fetch_list_commands(&handle).await),
+                Background::ActionList => {
+                    Msg::ActionList(complete::fetch_list_commands(&handle).await)
+                }
                 Background::ActionHelp(name) => {
                     let reply = complete::fetch_action_help(&handle, &name).await;
                     Msg::ActionHelp { name, reply }
@@ -122,14 +124,21 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     };
     let mut app = App::new(app_options, SystemTime::now());
     app.templates = crate::templates::list();
-    if let Some(path) = options.history_path.clone().or_else(crate::history::default_path) {
+    if let Some(path) = options
+        .history_path
+        .clone()
+        .or_else(crate::history::default_path)
+    {
         match crate::history::History::open(&path) {
             Ok(history) => app.history = history,
             // The TUI works without history; say why it is not kept.
             Err(e) => {
                 update(
                     &mut app,
-                    Msg::Saved { path, result: Err(format!("history not available: {e}")) },
+                    Msg::Saved {
+                        path,
+                        result: Err(format!("history not available: {e}")),
+                    },
                 );
             }
         }
@@ -284,10 +293,17 @@ where
                 }
                 Cmd::Remember(block) => {
                     if let Err(e) = app.history.add(&block) {
-                        let path = app.history.path().map(Path::to_path_buf).unwrap_or_default();
+                        let path = app
+                            .history
+                            .path()
+                            .map(Path::to_path_buf)
+                            .unwrap_or_default();
                         cmds.extend(update(
                             &mut app,
-                            Msg::Saved { path, result: Err(format!("history not saved: {e}")) },
+                            Msg::Saved {
+                                path,
+                                result: Err(format!("history not saved: {e}")),
+                            },
                         ));
                     }
                 }

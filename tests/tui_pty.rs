@@ -192,7 +192,13 @@ async fn run_real() -> i32 {
     };
     let config =
         amicon::session::SessionConfig::new(endpoint, user, amicon::secret::Secret::new(secret));
-    match amicon::tui::run(config, amicon::tui::TuiOptions::default()).await {
+    let options = amicon::tui::TuiOptions {
+        history_path: Some(
+            std::env::temp_dir().join(format!("amicon-tui-test-history-{}", std::process::id())),
+        ),
+        ..amicon::tui::TuiOptions::default()
+    };
+    match amicon::tui::run(config, options).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("run: {e}");
@@ -461,7 +467,17 @@ fn asterisk() -> Option<(String, String, String)> {
 fn originate_and_filter_to_hangup(pty: &mut Pty, user: &str) {
     pty.expect("F1 help");
     pty.expect(&format!("● {user}@"));
-    pty.send(b"Action: Originate\rChannel: Local/echo@test\rContext: test\rExten: echo\rPriority: 1\rAsync: true\r\r");
+    // Completion of the action name from the server's own list (Ctrl-Space is NUL).
+    pty.send(b"Action: Origi");
+    let completed = (0..50).any(|_| {
+        pty.send(b"\x00");
+        std::thread::sleep(Duration::from_millis(100));
+        pty.contents().contains("Action: Originate")
+    });
+    assert!(completed, "no completion:\n{}", pty.contents());
+    pty.send(
+        b"\rChannel: Local/echo@test\rContext: test\rExten: echo\rPriority: 1\rAsync: true\r\r",
+    );
     pty.expect("Originate Success");
     pty.expect("Newchannel");
     // The echo extension answers, waits 2 s and hangs up.

@@ -88,7 +88,10 @@ impl Composer {
     pub fn cursor(&self) -> (usize, usize) {
         let cursor = self.editor.cursor();
         let line = self.editor.lines().get(cursor.0).map_or("", String::as_str);
-        let byte = line.char_indices().nth(cursor.1).map_or(line.len(), |(i, _)| i);
+        let byte = line
+            .char_indices()
+            .nth(cursor.1)
+            .map_or(line.len(), |(i, _)| i);
         (cursor.0, byte)
     }
 
@@ -103,7 +106,9 @@ impl Composer {
     /// Replaces bytes `range` of line `row` by `text` (a completion), cursor after it.
     pub fn replace_in_line(&mut self, row: usize, range: std::ops::Range<usize>, text: &str) {
         let mut lines = self.editor.lines().to_vec();
-        let Some(line) = lines.get_mut(row) else { return };
+        let Some(line) = lines.get_mut(row) else {
+            return;
+        };
         let start = range.start.min(line.len());
         let end = range.end.clamp(start, line.len());
         if !line.is_char_boundary(start) || !line.is_char_boundary(end) {
@@ -113,7 +118,8 @@ impl Composer {
         let col = line[..start + text.len()].chars().count();
         self.editor = fresh_editor(lines, self.plain);
         let clamp = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
-        self.editor.move_cursor(CursorMove::Jump(clamp(row), clamp(col)));
+        self.editor
+            .move_cursor(CursorMove::Jump(clamp(row), clamp(col)));
         self.problem = None;
     }
 

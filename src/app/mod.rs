@@ -11,9 +11,9 @@ pub mod log;
 pub mod query;
 
 use crate::ami::{Action, Kind};
-use crate::session::{ActionError, ServerInfo, SessionEvent, SessionState, Stamped};
 use crate::complete::{Catalog, Completion};
 use crate::history::History;
+use crate::session::{ActionError, ServerInfo, SessionEvent, SessionState, Stamped};
 use crate::templates::Template;
 use composer::{Composer, Outcome};
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
@@ -73,7 +73,10 @@ pub enum Msg {
     /// The answer to [`Background::ActionList`].
     ActionList(Result<crate::session::Reply, ActionError>),
     /// The answer to [`Background::ActionHelp`].
-    ActionHelp { name: String, reply: Result<crate::session::Reply, ActionError> },
+    ActionHelp {
+        name: String,
+        reply: Result<crate::session::Reply, ActionError>,
+    },
     /// A [`Cmd::Save`] finished: how many bytes, or why not.
     Saved {
         path: PathBuf,
@@ -109,12 +112,24 @@ pub enum Focus {
 #[derive(Debug)]
 pub enum Overlay {
     Help,
-    Detail { seq: u64, scroll: u16 },
-    Confirm { action: Action, why: String },
+    Detail {
+        seq: u64,
+        scroll: u16,
+    },
+    Confirm {
+        action: Action,
+        why: String,
+    },
     /// Completion candidates for the composer's cursor, at `row`.
-    Completion { completion: Completion, row: usize, selected: usize },
+    Completion {
+        completion: Completion,
+        row: usize,
+        selected: usize,
+    },
     /// The template list.
-    Templates { selected: usize },
+    Templates {
+        selected: usize,
+    },
 }
 
 /// What the composer asks of the server in the background.
@@ -303,7 +318,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 Ok(reply) => {
                     app.catalog.learn_list_commands(&reply.response);
                 }
-                Err(error) => app.notify(Tone::Warn, format!("no action list for completion: {error}")),
+                Err(error) => app.notify(
+                    Tone::Warn,
+                    format!("no action list for completion: {error}"),
+                ),
             }
             Vec::new()
         }
@@ -430,8 +448,7 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                     app.catalog.observe(&message);
                 }
             }
-            let internal =
-                internal || link.action_id().is_some_and(crate::complete::is_background);
+            let internal = internal || link.action_id().is_some_and(crate::complete::is_background);
             let action = link.action_id().and_then(|id| app.log.action_name(id));
             if let crate::session::Link::Response { action_id } = &link {
                 if app.awaiting.as_deref() == Some(action_id.as_str()) {
@@ -700,15 +717,15 @@ fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             open_templates(app);
             return Vec::new();
         }
-        KeyCode::Up if key.modifiers.is_empty() && app.composer.on_first_line() => {
-            if recall(app, true) {
-                return Vec::new();
-            }
+        KeyCode::Up
+            if key.modifiers.is_empty() && app.composer.on_first_line() && recall(app, true) =>
+        {
+            return Vec::new();
         }
-        KeyCode::Down if key.modifiers.is_empty() && app.composer.on_last_line() => {
-            if recall(app, false) {
-                return Vec::new();
-            }
+        KeyCode::Down
+            if key.modifiers.is_empty() && app.composer.on_last_line() && recall(app, false) =>
+        {
+            return Vec::new();
         }
         _ => {}
     }
@@ -911,7 +928,8 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
             }
             Some(Err(true)) => {
                 if let Some(candidate) = completion.candidates.get(selected) {
-                    app.composer.replace_in_line(row, completion.range.clone(), &candidate.text);
+                    app.composer
+                        .replace_in_line(row, completion.range.clone(), &candidate.text);
                 }
                 Vec::new()
             }
@@ -928,7 +946,13 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
                     let block = template.block();
                     app.composer.set_text(&block);
                     app.focus = Focus::Composer;
-                    app.notify(Tone::Info, format!("template {}: edit, then Enter on an empty line", template.name));
+                    app.notify(
+                        Tone::Info,
+                        format!(
+                            "template {}: edit, then Enter on an empty line",
+                            template.name
+                        ),
+                    );
                 }
                 Vec::new()
             }

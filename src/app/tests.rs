@@ -487,11 +487,22 @@ fn reply(vector_name: &str, action_id: &str) -> crate::session::Reply {
         .into_iter()
         .find(|m| m.get_str("ActionID").as_deref() == Some(action_id))
         .expect("response in vector");
-    crate::session::Reply { action_id: action_id.into(), response, items: Vec::new(), complete: None }
+    crate::session::Reply {
+        action_id: action_id.into(),
+        response,
+        items: Vec::new(),
+        complete: None,
+    }
 }
 
 fn ctrl_space(app: &mut App) -> Vec<Cmd> {
-    update(app, Msg::Input(Event::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::CONTROL))))
+    update(
+        app,
+        Msg::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char(' '),
+            KeyModifiers::CONTROL,
+        ))),
+    )
 }
 
 #[test]
@@ -521,7 +532,10 @@ fn ctrl_space_completes_action_names_from_the_server_list() {
     type_text(&mut app, "\n");
     // The parameters of Originate are not known yet: completion asks the server.
     let cmds = ctrl_space(&mut app);
-    assert_eq!(cmds, vec![Cmd::Fetch(Background::ActionHelp("Originate".into()))]);
+    assert_eq!(
+        cmds,
+        vec![Cmd::Fetch(Background::ActionHelp("Originate".into()))]
+    );
 }
 
 #[test]
@@ -530,7 +544,9 @@ fn a_popup_offers_several_candidates_and_enter_picks_one() {
     update(&mut app, Msg::ActionList(Ok(reply("listcommands", "lc-1"))));
     type_text(&mut app, "Action: Queue");
     ctrl_space(&mut app);
-    let Some(Overlay::Completion { completion, .. }) = &app.overlay else { panic!("{:?}", app.overlay) };
+    let Some(Overlay::Completion { completion, .. }) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
     assert!(completion.candidates.len() > 1);
     let second = completion.candidates[1].text.clone();
     update(&mut app, key(KeyCode::Down));
@@ -544,18 +560,28 @@ fn missing_required_parameters_are_flagged_before_sending() {
     let mut app = app();
     let help_id = vector("manager-show-command-originate")
         .iter()
-        .find_map(|m| m.get_str("ActionID").filter(|id| !id.starts_with("login")).map(|s| s.into_owned()))
+        .find_map(|m| {
+            m.get_str("ActionID")
+                .filter(|id| !id.starts_with("login"))
+                .map(|s| s.into_owned())
+        })
         .unwrap();
     update(
         &mut app,
-        Msg::ActionHelp { name: "Originate".into(), reply: Ok(reply("manager-show-command-originate", &help_id)) },
+        Msg::ActionHelp {
+            name: "Originate".into(),
+            reply: Ok(reply("manager-show-command-originate", &help_id)),
+        },
     );
     let cmds = type_text(&mut app, "Action: Originate\nExten: 100\n\n");
     assert!(cmds.is_empty());
     let problem = app.composer.problem.clone().unwrap();
     assert!(problem.contains("missing required: Channel"), "{problem}");
     // Alt-Enter sends anyway.
-    let cmds = update(&mut app, Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT))));
+    let cmds = update(
+        &mut app,
+        Msg::Input(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT))),
+    );
     assert!(matches!(&cmds[..], [Cmd::Submit(_)]));
 }
 
@@ -582,12 +608,20 @@ fn a_template_fills_the_composer() {
     let mut app = app();
     update(&mut app, key(KeyCode::F(4)));
     assert!(matches!(app.overlay, Some(Overlay::Templates { .. })));
-    let index = app.templates.iter().position(|t| t.name == "originate").unwrap();
+    let index = app
+        .templates
+        .iter()
+        .position(|t| t.name == "originate")
+        .unwrap();
     for _ in 0..index {
         update(&mut app, key(KeyCode::Down));
     }
     update(&mut app, key(KeyCode::Enter));
-    assert!(app.composer.text().starts_with("Action: Originate"), "{}", app.composer.text());
+    assert!(
+        app.composer.text().starts_with("Action: Originate"),
+        "{}",
+        app.composer.text()
+    );
 }
 
 #[test]
@@ -598,7 +632,9 @@ fn completions_own_questions_are_kept_out_of_the_default_view_by_f2() {
         &mut app,
         Msg::Session(vec![received(
             Message::from_headers(&[("Response", "Success"), ("ActionID", id.as_str())]),
-            Link::Response { action_id: id.clone() },
+            Link::Response {
+                action_id: id.clone(),
+            },
         )]),
     );
     assert_eq!(app.log.shown(), 1);

@@ -3,9 +3,9 @@
 
 use super::theme::Theme;
 use crate::ami::Action;
+use crate::app::log::Tone;
 use crate::complete::Completion;
 use crate::templates::Template;
-use crate::app::log::Tone;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -49,12 +49,24 @@ const LIST_ROWS: usize = 8;
 
 /// The window of `len` items to show so that `selected` is visible.
 fn window(len: usize, selected: usize) -> std::ops::Range<usize> {
-    let start = selected.saturating_sub(LIST_ROWS - 1).min(len.saturating_sub(LIST_ROWS));
+    let start = selected
+        .saturating_sub(LIST_ROWS - 1)
+        .min(len.saturating_sub(LIST_ROWS));
     start..(start + LIST_ROWS).min(len)
 }
 
-fn list_lines<'a>(items: Vec<(String, String)>, selected: usize, width: usize, theme: &Theme) -> Vec<Line<'a>> {
-    let name_width = items.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0).min(width / 2);
+fn list_lines<'a>(
+    items: Vec<(String, String)>,
+    selected: usize,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let name_width = items
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width / 2);
     let shown = window(items.len(), selected);
     items[shown.clone()]
         .iter()
@@ -63,7 +75,10 @@ fn list_lines<'a>(items: Vec<(String, String)>, selected: usize, width: usize, t
             let line = Line::from(vec![
                 Span::styled(super::fit(name, name_width), theme.key()),
                 Span::raw("  "),
-                Span::styled(super::fit(what, width.saturating_sub(name_width + 2)), theme.dim()),
+                Span::styled(
+                    super::fit(what, width.saturating_sub(name_width + 2)),
+                    theme.dim(),
+                ),
             ]);
             if i == selected {
                 line.patch_style(theme.selected())
@@ -91,20 +106,44 @@ pub fn completion(
     // Just above the composer, so the line being completed stays visible.
     let y = composer.y.saturating_sub(height);
     let area = Rect::new(composer.x, y, width, height);
-    let title = format!(" {} of {}  Enter picks  Esc closes ", selected + 1, items.len());
+    let title = format!(
+        " {} of {}  Enter picks  Esc closes ",
+        selected + 1,
+        items.len()
+    );
     let lines = list_lines(items, selected, usize::from(width.saturating_sub(2)), theme);
-    let block = Block::new().borders(Borders::ALL).title(title).border_style(theme.border(true));
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(theme.border(true));
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-pub fn templates(frame: &mut Frame, templates: &[Template], selected: usize, area: Rect, theme: &Theme) {
-    let items: Vec<(String, String)> = templates.iter().map(|t| (t.name.clone(), t.description())).collect();
+pub fn templates(
+    frame: &mut Frame,
+    templates: &[Template],
+    selected: usize,
+    area: Rect,
+    theme: &Theme,
+) {
+    let items: Vec<(String, String)> = templates
+        .iter()
+        .map(|t| (t.name.clone(), t.description()))
+        .collect();
     let rect = super::centered(area, 76, (items.len().min(LIST_ROWS) + 2) as u16);
-    let lines = list_lines(items, selected, usize::from(rect.width.saturating_sub(2)), theme);
+    let lines = list_lines(
+        items,
+        selected,
+        usize::from(rect.width.saturating_sub(2)),
+        theme,
+    );
     let block = Block::new()
         .borders(Borders::ALL)
-        .title(format!(" Templates ({})  Enter puts it in the composer  Esc closes ", templates.len()))
+        .title(format!(
+            " Templates ({})  Enter puts it in the composer  Esc closes ",
+            templates.len()
+        ))
         .border_style(theme.border(true));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);

@@ -44,11 +44,13 @@ pub fn state_text(app: &App) -> (String, bool) {
     }
 }
 
+/// `1234567` as `1,234,567`.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        let left = digits.len() - i;
+        if i > 0 && left / 3 * 3 == left {
             out.push(',');
         }
         out.push(c);
@@ -171,4 +173,17 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         Paragraph::new(Line::from(spans)).style(theme.status()),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }
