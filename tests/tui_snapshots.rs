@@ -476,3 +476,36 @@ fn template_list() {
     press(&mut app, KeyCode::F(4), KeyModifiers::NONE);
     insta::assert_snapshot!(screen(&mut app, 80, 24));
 }
+
+#[test]
+fn every_size_from_tiny_to_wide_draws_without_panicking() {
+    let overlays: [&dyn Fn(&mut App); 6] = [
+        &|_| {},
+        &|a| press(a, KeyCode::F(1), KeyModifiers::NONE),
+        &|a| press(a, KeyCode::F(4), KeyModifiers::NONE),
+        &|a| press(a, KeyCode::Char('f'), KeyModifiers::CONTROL),
+        &|a| keys(a, "Action: Hangup\nChannel: x\n\n"),
+        &|a| {
+            press(a, KeyCode::Tab, KeyModifiers::NONE);
+            press(a, KeyCode::Up, KeyModifiers::NONE);
+            press(a, KeyCode::Enter, KeyModifiers::NONE);
+        },
+    ];
+    for open in overlays {
+        let mut app = app();
+        feed(&mut app, logged_in());
+        feed(&mut app, session_of("coreshowchannels-eventlist"));
+        open(&mut app);
+        for (w, h) in [
+            (1, 1),
+            (2, 3),
+            (10, 5),
+            (20, 8),
+            (40, 12),
+            (79, 23),
+            (200, 60),
+        ] {
+            render(&mut app, w, h);
+        }
+    }
+}
