@@ -108,6 +108,41 @@ impl SessionPort for SessionHandle {
     }
 }
 
+/// The TUI from the command line: resolves the target, profile and secret like `send`
+/// and `watch` do (warnings and errors on stderr, before the screen is taken), takes the
+/// profile's filter and charset, and runs [`run`]. Returns the exit code.
+pub async fn run_cli(args: &crate::cli::ConnectArgs) -> i32 {
+    let resolved = match crate::cmd::resolve(args) {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
+    let initial_filter = match &resolved.filter {
+        None => None,
+        Some(crate::config::FilterSetting::Line(text)) => Some(text.clone()),
+        Some(crate::config::FilterSetting::Terms(terms)) => {
+            match crate::filter::Filter::from_terms(terms) {
+                Ok(filter) => Some(filter.to_string()),
+                Err(e) => {
+                    eprintln!("amicon: bad filter in the profile:\n{}", e.render());
+                    return 2;
+                }
+            }
+        }
+    };
+    let options = TuiOptions {
+        charset: resolved.charset,
+        initial_filter,
+        ..TuiOptions::default()
+    };
+    match run(resolved.session, options).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("amicon: {e}");
+            2
+        }
+    }
+}
+
 /// Opens the TUI over a new session; returns the process exit code.
 pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxError> {
     let mut config = config;
@@ -145,7 +180,7 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     }
     if let Some(filter) = options.initial_filter.as_deref() {
         app.apply_filter(filter)
-            .map_err(|e| format!("--filter: {} (at {:?})", e.message, e.span))?;
+            .map_err(|e| format!("bad filter:\n{}", e.render()))?;
         app.filter_text = filter.to_string();
     }
 
