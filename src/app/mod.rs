@@ -146,6 +146,8 @@ pub enum BarKind {
     Filter,
     Search,
     Save,
+    /// Search the composer history; Enter puts the newest match in the composer.
+    History,
 }
 
 /// The one-line input bar above the status bar.
@@ -606,6 +608,7 @@ fn open_bar(app: &mut App, kind: BarKind) {
         BarKind::Filter => app.filter_text.clone(),
         BarKind::Search => app.log.search().unwrap_or_default().to_string(),
         BarKind::Save => "amicon-log.txt".to_string(),
+        BarKind::History => String::new(),
     };
     app.bar = Some(Bar {
         kind,
@@ -715,6 +718,10 @@ fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         KeyCode::Char(' ') if ctrl => return complete(app),
         KeyCode::Char('t') if ctrl => {
             open_templates(app);
+            return Vec::new();
+        }
+        KeyCode::Char('r') if ctrl => {
+            open_bar(app, BarKind::History);
             return Vec::new();
         }
         KeyCode::Up
@@ -1021,6 +1028,21 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                     close_bar(app);
                     if app.log.search().is_some() && !app.log.search_nearest(app.log_rows()) {
                         app.notify(Tone::Warn, "not found");
+                    }
+                }
+                BarKind::History => {
+                    close_bar(app);
+                    let found: Option<(usize, String)> = {
+                        let matches = app.history.search(&text);
+                        matches.first().map(|m| (matches.len(), m.to_string()))
+                    };
+                    match found {
+                        Some((count, block)) => {
+                            app.composer.set_text(&block);
+                            app.focus = Focus::Composer;
+                            app.notify(Tone::Info, format!("newest of {count} matching blocks"));
+                        }
+                        None => app.notify(Tone::Warn, "no block in the history matches"),
                     }
                 }
                 BarKind::Save => {

@@ -641,3 +641,21 @@ fn completions_own_questions_are_kept_out_of_the_default_view_by_f2() {
     update(&mut app, key(KeyCode::F(2)));
     assert_eq!(app.log.shown(), 0);
 }
+
+#[test]
+fn ctrl_r_finds_the_newest_matching_block_in_the_history() {
+    let mut app = app();
+    app.history
+        .add("Action: Originate\nChannel: Local/100@test")
+        .unwrap();
+    app.history.add("Action: Ping").unwrap();
+    app.history
+        .add("Action: Originate\nChannel: Local/200@test")
+        .unwrap();
+    update(&mut app, ctrl('r'));
+    type_text(&mut app, "originate\n");
+    assert_eq!(
+        app.composer.text(),
+        "Action: Originate\nChannel: Local/200@test"
+    );
+}

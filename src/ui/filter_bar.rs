@@ -14,6 +14,7 @@ pub fn draw(frame: &mut Frame, bar: &Bar, area: Rect, theme: &Theme) {
         BarKind::Filter => "Filter: ",
         BarKind::Search => "Search: ",
         BarKind::Save => "Save shown messages to: ",
+        BarKind::History => "History search: ",
     };
     let input = Line::from(vec![
         Span::styled(label, theme.key()),
@@ -39,6 +40,7 @@ pub fn draw(frame: &mut Frame, bar: &Bar, area: Rect, theme: &Theme) {
                 BarKind::Filter => "Enter applies to everything buffered and to what comes; empty clears; Esc cancels",
                 BarKind::Search => "Enter searches backwards from the selection; then n / N; Esc cancels",
                 BarKind::Save => "Enter saves the shown messages as raw AMI text; Esc cancels",
+                BarKind::History => "Enter puts the newest block containing this text in the composer",
             },
             theme.dim(),
         ),

@@ -9,19 +9,18 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let rect = super::centered(area, 78, HELP.len() as u16 + 5);
+    let rect = super::centered(area, 78, HELP.len() as u16 + 3);
     let mut lines: Vec<Line> = HELP
         .iter()
         .map(|(keys, _, what)| {
             Line::from(vec![
-                Span::styled(super::fit(keys, 21), theme.key()),
+                Span::styled(super::fit(keys, 24), theme.key()),
                 Span::raw(*what),
             ])
         })
         .collect();
-    lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Log: > sent  < response  + list item  * event  ! session note. Times are UTC.",
+        "Log: > sent  < response  + list item  * event  ! note.  Times UTC.",
         theme.dim(),
     ));
     let block = Block::new()
