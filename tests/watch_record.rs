@@ -13,16 +13,26 @@ const SECRET: &str = "rec-s3cret-9f2a";
 async fn watch_records_what_it_sees_without_the_secret() {
     let mut users = Users::default();
     users.add("recorder", Secret::new(SECRET.into()));
-    let server = demo::start(DemoOptions { calls_per_second: 20.0, users, ..DemoOptions::default() })
-        .await
-        .expect("demo server");
+    let server = demo::start(DemoOptions {
+        calls_per_second: 20.0,
+        users,
+        ..DemoOptions::default()
+    })
+    .await
+    .expect("demo server");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.ami");
     let addr = server.local_addr();
     let path_arg = path.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_amicon"))
-            .args(["watch", &format!("recorder@{addr}"), "--count", "20", "--record"])
+            .args([
+                "watch",
+                &format!("recorder@{addr}"),
+                "--count",
+                "20",
+                "--record",
+            ])
             .arg(&path_arg)
             .env("AMI_SECRET", SECRET)
             .output()
@@ -30,11 +40,18 @@ async fn watch_records_what_it_sees_without_the_secret() {
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let bytes = std::fs::read(&path).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    assert!(!text.contains(SECRET), "the secret leaked into the recording");
+    assert!(
+        !text.contains(SECRET),
+        "the secret leaked into the recording"
+    );
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(!printed.contains(SECRET));
 
@@ -44,7 +61,9 @@ async fn watch_records_what_it_sees_without_the_secret() {
         .entries
         .iter()
         .filter_map(|e| match &e.event {
-            SessionEvent::Received { message, .. } if message.event_name().is_some() => Some(message.clone()),
+            SessionEvent::Received { message, .. } if message.event_name().is_some() => {
+                Some(message.clone())
+            }
             _ => None,
         })
         .collect();
@@ -56,8 +75,13 @@ async fn watch_records_what_it_sees_without_the_secret() {
         recorded_wire.starts_with(printed_bytes) || printed_bytes.len() <= recorded_wire.len(),
         "printed output is not a prefix of the recording"
     );
-    assert!(recorded_wire.windows(printed_bytes.len().min(200)).any(|w| w == &printed_bytes[..printed_bytes.len().min(200)]));
-    let sent_login = recording.entries.iter().any(|e| matches!(&e.event, SessionEvent::Sent { name, .. } if name == "Login"));
+    assert!(recorded_wire
+        .windows(printed_bytes.len().min(200))
+        .any(|w| w == &printed_bytes[..printed_bytes.len().min(200)]));
+    let sent_login = recording
+        .entries
+        .iter()
+        .any(|e| matches!(&e.event, SessionEvent::Sent { name, .. } if name == "Login"));
     assert!(sent_login, "the (masked) login is part of the recording");
     server.shutdown().await;
 }

@@ -177,7 +177,10 @@ pub async fn run(args: WatchArgs) -> i32 {
         Some(path) => match crate::record::Recorder::create(path) {
             Ok(recorder) => Some(recorder),
             Err(e) => {
-                warn(format!("cannot create the recording {}: {e}", path.display()));
+                warn(format!(
+                    "cannot create the recording {}: {e}",
+                    path.display()
+                ));
                 return super::EXIT_USAGE;
             }
         },
