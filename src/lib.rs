@@ -3,13 +3,17 @@
 pub mod ami;
 pub mod app;
 pub mod cli;
+pub mod cmd;
+pub mod complete;
 pub mod config;
 pub mod demo;
 pub mod filter;
 pub mod format;
+pub mod history;
 pub mod line;
 pub mod record;
 pub mod secret;
 pub mod session;
+pub mod templates;
 pub mod tui;
 pub mod ui;

@@ -109,7 +109,7 @@ impl AmiCodec {
         body: Option<(u32, u32)>,
     ) -> Frame {
         let raw = src.split_to(end).freeze();
-        let lines = self.lines.as_slice().to_vec();
+        let lines = self.lines.as_slice().to_vec(); // exact size: becomes a boxed slice
         self.lines.clear();
         self.scanned = 0;
         self.phase = Phase::Headers;

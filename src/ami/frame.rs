@@ -17,7 +17,7 @@ pub struct Message {
     raw: Bytes,
     /// Start offset of every header line, plus one final entry: the offset where the
     /// header lines end (the start of the legacy body or of the terminating blank line).
-    lines: Vec<u32>,
+    lines: Box<[u32]>,
     /// The raw CLI text of a legacy (`Response: Follows`, Asterisk <= 13) `Command` reply.
     body: Option<(u32, u32)>,
 }
@@ -37,7 +37,11 @@ impl Message {
     /// `lines` must hold each line start and, last, the end of the header lines.
     pub(crate) fn from_parts(raw: Bytes, lines: Vec<u32>, body: Option<(u32, u32)>) -> Self {
         debug_assert!(!lines.is_empty());
-        Message { raw, lines, body }
+        Message {
+            raw,
+            lines: lines.into_boxed_slice(),
+            body,
+        }
     }
 
     /// Parses one complete message from bytes (lines ended by CRLF or LF, an optional
@@ -148,6 +152,10 @@ impl Message {
     }
 
     pub fn kind(&self) -> Kind {
+        // Fast path: Asterisk puts `Event:` or `Response:` first.
+        if !self.is_empty() && self.header(0).0.eq_ignore_ascii_case(b"Event") {
+            return Kind::Event;
+        }
         if self.get("Event").is_some() {
             Kind::Event
         } else if self.get("Response").is_some() {
@@ -174,7 +182,7 @@ impl Message {
     /// Bytes of memory this message holds (wire bytes plus its line index), for the
     /// bounded queues and rings that keep messages.
     pub fn footprint(&self) -> usize {
-        self.raw.len() + self.lines.capacity() * 4 + std::mem::size_of::<Self>()
+        self.raw.len() + self.lines.len() * 4 + std::mem::size_of::<Self>()
     }
 }
 

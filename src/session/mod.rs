@@ -6,6 +6,7 @@
 mod correlate;
 pub mod event;
 pub mod queue;
+mod reader;
 mod task;
 pub mod transport;
 

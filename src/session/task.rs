@@ -10,29 +10,27 @@
 use super::correlate::{Correlator, Finished, Purpose, ReplySender};
 use super::event::{ActionError, EndReason, Link, ServerInfo, SessionEvent, SessionState};
 use super::queue::Publisher;
+use super::reader::FrameReader;
 use super::transport::{self, ConnectError, Transport};
 use super::{Command, SessionConfig};
 use crate::ami::codec::{Frame, TruncatedMessage};
 use crate::ami::{auth, Action, AmiCodec, AuthMethod, Message};
 use bytes::{Bytes, BytesMut};
-use futures_util::{FutureExt, StreamExt};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 // tokio's clock (not std's): action and keepalive deadlines then follow a paused test clock.
-use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncWriteExt, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tokio_util::codec::{Encoder, FramedRead};
+use tokio_util::codec::Encoder;
 
 type Commands = mpsc::UnboundedReceiver<Command>;
-type Reader = FramedRead<ReadHalf<Transport>, AmiCodec>;
 
 /// Frames handled per wake-up before the batch is published.
 const BATCH: usize = 2048;
-const READ_CAPACITY: usize = 64 * 1024;
 /// How long a Logoff may take before we close anyway.
 const LOGOFF_GRACE: Duration = Duration::from_secs(3);
 /// Most bytes of a broken message kept in a protocol-error entry.
@@ -55,7 +53,7 @@ enum LoginFailure {
 }
 
 struct Connection {
-    reader: Reader,
+    reader: FrameReader,
     writer: mpsc::UnboundedSender<Bytes>,
     writer_task: JoinHandle<std::io::Result<()>>,
 }
@@ -264,8 +262,7 @@ impl Driver {
             Err(ConnectError::Tls(why)) => return Err(LoginFailure::Fatal(EndReason::Tls(why))),
         };
         let (read, write) = tokio::io::split(transport);
-        let reader =
-            FramedRead::with_capacity(read, AmiCodec::new(self.config.max_message), READ_CAPACITY);
+        let reader = FrameReader::new(read, self.config.max_message);
         let (writer, writes) = mpsc::unbounded_channel();
         let writer_task = tokio::spawn(write_loop(write, writes));
         let mut conn = Connection {
@@ -476,57 +473,45 @@ impl Driver {
 
         let mut batch: Vec<SessionEvent> = Vec::with_capacity(BATCH);
         let mut finished: Vec<Finished> = Vec::new();
+        let mut read_result: std::io::Result<usize> = Ok(1);
         loop {
-            let end = tokio::select! {
-                first = conn.reader.next() => {
-                    let mut next = Some(first);
-                    let mut end = None;
-                    let mut handled = 0;
-                    while let Some(frame) = next.take() {
-                        let now = Instant::now();
-                        match frame {
-                            Some(Ok(Frame::Message(msg))) => {
-                                if msg.is("Event", "Shutdown") {
-                                    closing_reason = Some("Asterisk is shutting down".into());
-                                }
-                                let routed = correlator.received(&msg, now);
-                                if routed.link == Link::UnknownResponse && msg.is("Response", "Goodbye") {
-                                    closing_reason = Some("the server ended the session (Goodbye)".into());
-                                }
-                                if let Some(f) = routed.finished {
-                                    finished.push(f);
-                                }
-                                batch.push(SessionEvent::Received { message: msg, link: routed.link, internal: routed.internal });
-                            }
-                            Some(Ok(Frame::Error(e))) => {
-                                self.out.publish_batch(batch.drain(..), SystemTime::now());
-                                self.publish_frame_error(&e);
-                            }
-                            Some(Ok(Frame::Banner(_))) => {}
-                            Some(Err(e)) => {
-                                end = Some(self.read_error(e, conn.reader.read_buffer(), closing_reason.take(), logoff_deadline.is_some(), &mut batch));
-                            }
-                            None => {
-                                end = Some(if logoff_deadline.is_some() {
-                                    DriveEnd::LoggedOff
-                                } else {
-                                    DriveEnd::Lost(closing_reason.take().unwrap_or_else(|| "the server closed the connection".into()))
-                                });
-                            }
-                        }
-                        handled += 1;
-                        if end.is_none() && handled < BATCH {
-                            next = conn.reader.next().now_or_never();
-                        }
+            // Decode everything the last read brought (at the start: what arrived with
+            // the login answer) and publish it as one batch.
+            let end = match std::mem::replace(&mut read_result, Ok(1)) {
+                Err(e) => Some(self.read_error(
+                    e,
+                    conn.reader.unread(),
+                    closing_reason.take(),
+                    logoff_deadline.is_some(),
+                    &mut batch,
+                )),
+                Ok(_) => self.decode_batch(
+                    &mut conn,
+                    &mut correlator,
+                    &mut batch,
+                    &mut finished,
+                    &mut closing_reason,
+                    logoff_deadline.is_some(),
+                ),
+            };
+            self.out.publish_batch(batch.drain(..), SystemTime::now());
+            for f in finished.iter_mut() {
+                self.on_finished(f);
+            }
+            // Goodbye received: the server closes next; no need to wait for it.
+            let logged_off = finished.drain(..).any(|f| f.purpose == Purpose::Logoff);
+            let end = if logged_off {
+                Some(DriveEnd::LoggedOff)
+            } else {
+                end
+            };
+            let end = match end {
+                Some(end) => Some(end),
+                None => tokio::select! {
+                    result = conn.reader.fill() => {
+                        read_result = result;
+                        None
                     }
-                    self.out.publish_batch(batch.drain(..), SystemTime::now());
-                    for f in finished.iter_mut() {
-                        self.on_finished(f);
-                    }
-                    // Goodbye received: the server closes next; no need to wait for it.
-                    let logged_off = finished.drain(..).any(|f| f.purpose == Purpose::Logoff);
-                    if logged_off { Some(DriveEnd::LoggedOff) } else { end }
-                }
                 cmd = self.commands.recv() => match cmd {
                     Some(cmd) => self.handle_command(cmd, &conn, &mut correlator, &mut logoff_deadline).err(),
                     None => {
@@ -536,10 +521,11 @@ impl Driver {
                     }
                 },
                 _ = ticker.tick() => self.tick(&conn, &mut correlator, &mut last_ping, logoff_deadline),
-                result = &mut conn.writer_task => Some(DriveEnd::Lost(match result {
-                    Ok(Err(e)) => format!("writing to the server failed: {e}"),
-                    _ => "the connection's writer stopped".into(),
-                })),
+                    result = &mut conn.writer_task => Some(DriveEnd::Lost(match result {
+                        Ok(Err(e)) => format!("writing to the server failed: {e}"),
+                        _ => "the connection's writer stopped".into(),
+                    })),
+                },
             };
             if let Some(end) = end {
                 let error = match end {
@@ -552,6 +538,68 @@ impl Driver {
                 return end;
             }
         }
+    }
+
+    /// Decodes every frame in the read buffer into `batch`, routing each message.
+    /// Returns how the connection ended, if the stream is over.
+    fn decode_batch(
+        &self,
+        conn: &mut Connection,
+        correlator: &mut Correlator,
+        batch: &mut Vec<SessionEvent>,
+        finished: &mut Vec<Finished>,
+        closing_reason: &mut Option<String>,
+        logging_off: bool,
+    ) -> Option<DriveEnd> {
+        // One clock read per batch: every message of one socket read arrived together.
+        let now = Instant::now();
+        while let Some(frame) = conn.reader.decode() {
+            match frame {
+                Ok(Frame::Message(msg)) => {
+                    let routed = correlator.received(&msg, now);
+                    if routed.link == Link::Unsolicited && msg.is("Event", "Shutdown") {
+                        *closing_reason = Some("Asterisk is shutting down".into());
+                    }
+                    if routed.link == Link::UnknownResponse && msg.is("Response", "Goodbye") {
+                        *closing_reason = Some("the server ended the session (Goodbye)".into());
+                    }
+                    if let Some(f) = routed.finished {
+                        finished.push(f);
+                    }
+                    batch.push(SessionEvent::Received {
+                        message: msg,
+                        link: routed.link,
+                        internal: routed.internal,
+                    });
+                }
+                Ok(Frame::Error(e)) => {
+                    self.out.publish_batch(batch.drain(..), SystemTime::now());
+                    self.publish_frame_error(&e);
+                }
+                Ok(Frame::Banner(_)) => {}
+                Err(e) => {
+                    return Some(self.read_error(
+                        e,
+                        conn.reader.unread(),
+                        closing_reason.take(),
+                        logging_off,
+                        batch,
+                    ))
+                }
+            }
+        }
+        if conn.reader.is_done() {
+            return Some(if logging_off {
+                DriveEnd::LoggedOff
+            } else {
+                DriveEnd::Lost(
+                    closing_reason
+                        .take()
+                        .unwrap_or_else(|| "the server closed the connection".into()),
+                )
+            });
+        }
+        None
     }
 
     fn read_error(

@@ -1,0 +1,268 @@
+//! End-to-end throughput: `amicon watch` reading a flood from `amicon serve --flood max`
+//! into /dev/null, side by side with a plain read-and-discard reader of the same flood
+//! (the ceiling), plus the `Ping` round trip while the flood runs.
+//!
+//! `cargo bench --bench e2e` measures (2 million events, 3 runs each, medians);
+//! `cargo bench --bench e2e -- --smoke` is the quick CI form (checks that everything
+//! runs and that `watch` loses nothing; its figures are not meaningful).
+//! Figures are reported as events/s and as a ratio to the plain reader of the same run:
+//! these machines are shared and noisy, ratios travel better than absolute numbers.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_amicon");
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server() -> Server {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &addr, "--flood", "max", "--rate", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start amicon serve");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "amicon serve did not listen on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server { child, addr }
+}
+
+/// The ceiling: log in with plain bytes, then read and discard, counting message ends.
+fn plain_reader(addr: &str, events: u64) -> Duration {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut banner = String::new();
+    BufReader::new(stream.try_clone().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n")
+        .unwrap();
+    let finder = memchr::memmem::Finder::new(b"\r\n\r\n");
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut seen = 0u64;
+    // A message end may straddle two reads: carry the last 3 bytes over.
+    let mut carry = Vec::with_capacity(3);
+    while seen < events {
+        let n = stream.read(&mut buf[3..]).unwrap();
+        assert!(n > 0, "the flood stopped");
+        let start = 3 - carry.len();
+        buf[start..3].copy_from_slice(&carry);
+        let window = &buf[start..3 + n];
+        seen += finder.find_iter(window).count() as u64;
+        carry.clear();
+        carry.extend_from_slice(&window[window.len().saturating_sub(3)..]);
+    }
+    started.elapsed()
+}
+
+/// `amicon watch` until it has printed `events` events; returns the time it took.
+fn watch(addr: &str, events: u64, extra: &[&str]) -> Duration {
+    let started = Instant::now();
+    let status = Command::new(BIN)
+        .arg("watch")
+        .arg(format!("demo@{addr}"))
+        .args(["--count", &events.to_string()])
+        .args(extra)
+        .env("AMI_SECRET", "demo")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .expect("run amicon watch");
+    assert!(status.success(), "amicon watch {extra:?} failed: {status}");
+    started.elapsed()
+}
+
+/// `amicon watch --count N` output counted: every event arrives, none twice.
+fn watch_loses_nothing(addr: &str, events: u64) {
+    let out = Command::new(BIN)
+        .arg("watch")
+        .arg(format!("demo@{addr}"))
+        .args(["--count", &events.to_string(), "--json"])
+        .env("AMI_SECRET", "demo")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run amicon watch");
+    assert!(out.status.success());
+    let lines = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count() as u64;
+    assert_eq!(
+        lines, events,
+        "watch --count printed a different number of events"
+    );
+}
+
+/// The share of flood events that `filter` matches, from a sample decoded in-process.
+fn match_fraction(addr: &str, filter: &[&str], sample: u64) -> f64 {
+    use amicon::ami::{AmiCodec, Frame};
+    use tokio_util::codec::Decoder;
+    let terms: Vec<String> = filter.iter().map(|s| s.to_string()).collect();
+    let filter = amicon::filter::Filter::from_terms(&terms).expect("the bench filter parses");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\nEvents: on\r\n\r\n")
+        .unwrap();
+    let mut codec = AmiCodec::default();
+    let mut buf = bytes::BytesMut::with_capacity(256 * 1024);
+    let (mut events, mut matched) = (0u64, 0u64);
+    let mut chunk = vec![0u8; 64 * 1024];
+    while events < sample {
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "the flood stopped");
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(frame) = codec.decode(&mut buf).unwrap() {
+            if let Frame::Message(m) = frame {
+                if m.event_name().is_some() {
+                    events += 1;
+                    matched += u64::from(filter.matches(&m));
+                }
+            }
+        }
+    }
+    matched as f64 / events as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn ping_rtt_during_flood(addr: &str, pings: usize) -> (Duration, Duration) {
+    use amicon::ami::{Action, AuthMethod};
+    use amicon::session::{self, Endpoint, SessionConfig};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (host, port) = addr.rsplit_once(':').unwrap();
+        let endpoint = Endpoint {
+            host: host.into(),
+            port: port.parse().unwrap(),
+            tls: false,
+        };
+        let mut config =
+            SessionConfig::new(endpoint, "demo", amicon::secret::Secret::new("demo".into()));
+        config.auth = AuthMethod::Md5;
+        config.reconnect = false;
+        let (handle, mut stream) = session::spawn(config);
+        // A consumer that keeps up, as `watch` does; replies must not queue behind it.
+        let drain = tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while stream.recv_batch(&mut batch).await {
+                batch.clear();
+            }
+        });
+        let mut rtts = Vec::with_capacity(pings);
+        for _ in 0..pings {
+            let sent = Instant::now();
+            handle
+                .request(Action::new("Ping"))
+                .await
+                .expect("ping answered during the flood");
+            rtts.push(sent.elapsed());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        handle.logoff().await;
+        drain.abort();
+        rtts.sort();
+        (rtts[rtts.len() / 2], rtts[rtts.len() * 99 / 100])
+    })
+}
+
+fn main() {
+    let smoke = std::env::args().any(|a| a == "--smoke")
+        || std::env::var_os("AMICON_BENCH_SMOKE").is_some();
+    // `cargo test --benches` runs bench targets without `--bench`: stay quick there too.
+    let smoke = smoke || !std::env::args().any(|a| a == "--bench");
+    let (events, runs) = if smoke {
+        (100_000u64, 1)
+    } else {
+        (2_000_000u64, 3)
+    };
+    let server = start_server();
+    let addr = server.addr.clone();
+
+    watch_loses_nothing(&addr, events.min(200_000));
+
+    let variants: [(&str, &[&str]); 4] = [
+        ("raw", &[]),
+        ("--json", &["--json"]),
+        ("--format line", &["--format", "line"]),
+        // Hangup is about 1 in 30 events of the flood; with the extra header test it
+        // matches roughly 1 % of them.
+        ("filter ~1 %", &["Hangup", "Cause=16|17"]),
+    ];
+    println!("e2e: {events} events per run, {runs} run(s), medians; ratio = amicon / plain reader of the same flood");
+    let filter_terms = variants[3].1;
+    let fraction = match_fraction(&addr, filter_terms, 200_000);
+    println!(
+        "  (the filter {filter_terms:?} matches {:.2} % of the flood)",
+        fraction * 100.0
+    );
+    let mut plain_rates = Vec::new();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..runs {
+        plain_rates.push(events as f64 / plain_reader(&addr, events).as_secs_f64());
+        for (i, (_, args)) in variants.iter().enumerate() {
+            // With a filter, --count counts matches: ask for the matches of `events`
+            // flood events, so every variant reads the same amount of the flood.
+            let count = if i == 3 {
+                ((events as f64 * fraction) as u64).max(1)
+            } else {
+                events
+            };
+            rates[i].push(events as f64 / watch(&addr, count, args).as_secs_f64());
+        }
+    }
+    let plain = median(plain_rates);
+    println!("  plain read-and-discard     {:>12.0} events/s", plain);
+    for (i, (name, _)) in variants.iter().enumerate() {
+        let rate = median(rates[i].clone());
+        println!(
+            "  amicon watch {:<13} {:>12.0} events/s  ratio {:.2}",
+            name,
+            rate,
+            rate / plain
+        );
+    }
+    let (p50, p99) = ping_rtt_during_flood(&addr, if smoke { 20 } else { 200 });
+    println!(
+        "  Ping round trip during the flood: p50 {:.2} ms, p99 {:.2} ms",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
+}

@@ -1,1 +1,0 @@
-//! Line mode: a rustyline console over the same session.
