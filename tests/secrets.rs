@@ -308,3 +308,91 @@ async fn send_and_watch_print_no_secret() {
         assert!(String::from_utf8_lossy(&server.received(n + 1).bytes).contains(SECRET));
     }
 }
+
+/// The real-Asterisk tier: the same searches after a real MD5 or plain login, a real
+/// `Challenge`, re-logins carrying the secret and the MD5 key, and a `Password` field.
+async fn real_leak_check(auth_method: AuthMethod) {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not set: start ../shared/asterisk/real-asterisk.sh and export its env"
+            )
+        })
+    };
+    let addr = var("AMI_TEST_ADDR");
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let secret_text = var("AMI_TEST_SECRET");
+    let secret = Secret::new(secret_text.clone());
+    let mut config = SessionConfig::new(
+        amicon::session::Endpoint {
+            host: host.into(),
+            port: port.parse().unwrap(),
+            tls: false,
+        },
+        var("AMI_TEST_USER"),
+        secret.clone(),
+    );
+    config.auth = auth_method;
+    config.reconnect = false;
+    let (handle, mut stream) = session::spawn(config.clone());
+    let challenge = handle
+        .request(Action::new("Challenge").with("AuthType", "MD5"))
+        .await
+        .expect("challenge answered");
+    let user_key = auth::md5_key(challenge.response.get("Challenge").unwrap(), &secret);
+    let again = handle
+        .request(
+            Action::new("Login")
+                .with("Username", var("AMI_TEST_USER"))
+                .with("Secret", &secret_text),
+        )
+        .await
+        .expect("answered");
+    assert!(again.response.is("Message", "Already authenticated"));
+    for action in [
+        Action::new("Login")
+            .with("AuthType", "MD5")
+            .with("Username", var("AMI_TEST_USER"))
+            .with("Key", &user_key),
+        Action::new("Ping").with("Password", PASSWORD),
+    ] {
+        handle.request(action).await.expect("answered");
+    }
+    handle.logoff().await;
+    let seen = until_ended(&mut stream, WITHIN).await;
+    let mut needles = vec![secret_text, user_key, PASSWORD.to_string()];
+    // The session's own login challenge is in the stream; its key must not be.
+    for s in &seen {
+        if let SessionEvent::Received {
+            message,
+            internal: true,
+            ..
+        } = &s.event
+        {
+            if let Some(c) = message.get("Challenge") {
+                needles.push(auth::md5_key(c, &secret));
+            }
+        }
+    }
+    assert_eq!(
+        needles.len(),
+        3 + usize::from(auth_method == AuthMethod::Md5)
+    );
+    assert_no_secret(
+        "the session's outputs",
+        &every_output(&seen, &config),
+        &needles,
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+async fn a_real_md5_session_leaks_no_secret() {
+    real_leak_check(AuthMethod::Md5).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+async fn a_real_plain_session_leaks_no_secret() {
+    real_leak_check(AuthMethod::Plain).await;
+}
