@@ -358,8 +358,8 @@ impl ValueTest {
 enum Atom {
     Name(Glob),
     Header { key: Glob, op: Op, value: ValueTest },
-    LineRegex(Regex),
-    Text(Text),
+    LineRegex(LineRegex),
+    Text(FreeText),
 }
 
 impl Atom {
@@ -379,12 +379,16 @@ impl Atom {
                 any != op.is_negative()
             }
             Atom::LineRegex(re) => {
-                (0..msg.len()).any(|i| re.is_match(msg.line(i)))
-                    || msg.legacy_body().is_some_and(|b| re.is_match(b))
+                re.matches_headers(msg)
+                    || msg.legacy_body().is_some_and(|b| re.per_line.is_match(b))
             }
             Atom::Text(text) => {
-                (0..msg.len()).any(|i| text.found_in(msg.line(i)))
-                    || msg.legacy_body().is_some_and(|b| text.found_in(b))
+                let in_headers = if text.within_one_line {
+                    text.regex.is_match(header_block(msg))
+                } else {
+                    (0..msg.len()).any(|i| text.regex.is_match(msg.line(i)))
+                };
+                in_headers || msg.legacy_body().is_some_and(|b| text.regex.is_match(b))
             }
         }
     }
@@ -418,16 +422,102 @@ impl fmt::Display for Atom {
                     ValueTest::Regex(r) => write!(f, "{}", render_regex(r.as_str())),
                 }
             }
-            Atom::LineRegex(r) => write!(f, "~{}", render_regex(r.as_str())),
+            Atom::LineRegex(r) => write!(f, "~{}", render_regex(r.per_line.as_str())),
             Atom::Text(t) => write!(f, "{}", render_text(&t.source)),
         }
     }
 }
 
+/// `~regex`: the regex matches some header line.
+#[derive(Clone, Debug)]
+struct LineRegex {
+    per_line: Regex,
+    /// The same regex in multi-line CRLF mode, run once over all header lines to reject
+    /// most messages with one search instead of one per line. Only built when that is
+    /// exact: whenever some line matches, the block matches too (see [`LineRegex::new`]).
+    block: Option<Regex>,
+}
+
+impl LineRegex {
+    fn new(per_line: Regex) -> LineRegex {
+        let source = per_line.as_str();
+        // What could match a line but not the same bytes inside the block: `\A`/`\z`
+        // (block edges only), inline flags (could turn multi-line off), and `.`, which in
+        // CRLF mode refuses a lone `\r` that a line may hold. `^`, `$` and `\b` match at
+        // every line edge in the block, as on a line alone.
+        let exact = !source.contains('.')
+            && !source.contains("\\A")
+            && !source.contains("\\z")
+            && !source.contains("(?");
+        let block = exact
+            .then(|| {
+                RegexBuilder::new(source)
+                    .multi_line(true)
+                    .crlf(true)
+                    .size_limit(4 << 20)
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        LineRegex { per_line, block }
+    }
+
+    fn matches_headers(&self, msg: &Message) -> bool {
+        if let Some(block) = &self.block {
+            if !block.is_match(header_block(msg)) {
+                return false;
+            }
+        }
+        (0..msg.len()).any(|i| self.per_line.is_match(msg.line(i)))
+    }
+}
+
+/// Free text: an ASCII case-insensitive substring of some header line.
+#[derive(Clone, Debug)]
+struct FreeText {
+    source: String,
+    /// The text as an escaped literal regex: the regex crate's prefilters find a
+    /// case-insensitive literal in a whole message far faster than a per-line search.
+    regex: Regex,
+    /// Text without CR or LF cannot match across a line end, so the header lines can be
+    /// searched as one block.
+    within_one_line: bool,
+}
+
+impl FreeText {
+    fn new(source: String) -> Result<FreeText, String> {
+        let regex = RegexBuilder::new(&regex::escape(&source))
+            .case_insensitive(true)
+            .unicode(false)
+            .build()
+            .map_err(|e| format!("cannot search for this text: {}", regex_error_text(&e)))?;
+        let within_one_line = !source.contains(['\r', '\n']);
+        Ok(FreeText {
+            source,
+            regex,
+            within_one_line,
+        })
+    }
+}
+
+/// The header lines of `msg` as one slice of its wire bytes (line ends inside).
+fn header_block(msg: &Message) -> &[u8] {
+    let n = msg.len();
+    if n == 0 {
+        return &[];
+    }
+    let wire = msg.wire();
+    let base = wire.as_ptr() as usize;
+    let first = msg.line(0);
+    let last = msg.line(n - 1);
+    let start = first.as_ptr() as usize - base;
+    let end = last.as_ptr() as usize - base + last.len();
+    wire.get(start..end).unwrap_or_default()
+}
+
 /// A case-insensitive substring, found without allocating.
 #[derive(Clone, Debug)]
 struct Text {
-    source: String,
     /// The needle in ASCII lowercase.
     lower: Box<[u8]>,
     /// Whether the needle holds ASCII letters (otherwise a plain byte search does).
@@ -435,14 +525,10 @@ struct Text {
 }
 
 impl Text {
-    fn new(source: String) -> Text {
-        let lower: Box<[u8]> = source.as_bytes().to_ascii_lowercase().into();
+    /// `lower` must be in ASCII lowercase.
+    fn new(lower: Box<[u8]>) -> Text {
         let has_letters = lower.iter().any(u8::is_ascii_alphabetic);
-        Text {
-            source,
-            lower,
-            has_letters,
-        }
+        Text { lower, has_letters }
     }
 
     #[inline]
@@ -548,14 +634,7 @@ impl Glob {
         let matcher = match toks.as_slice() {
             [Tok::Star] => GlobMatcher::Any,
             [Tok::Star, middle @ .., Tok::Star] if literal(middle).is_some() => {
-                let needle = literal(middle).unwrap_or_default();
-                let text = String::from_utf8_lossy(&needle).into_owned();
-                let has_letters = needle.iter().any(u8::is_ascii_alphabetic);
-                GlobMatcher::Contains(Text {
-                    source: text,
-                    lower: needle,
-                    has_letters,
-                })
+                GlobMatcher::Contains(Text::new(literal(middle).unwrap_or_default()))
             }
             [Tok::Star, rest @ ..] if literal(rest).is_some() => {
                 GlobMatcher::Suffix(literal(rest).unwrap_or_default())
@@ -927,7 +1006,10 @@ fn parse_atom(alt: &[Ch], previous: Option<(Glob, Op, Range<usize>)>) -> Result<
         let key_is_empty = key_chars.iter().all(|c| c.how == How::QuoteMark);
         if key_is_empty {
             return match op {
-                Op::Re => Ok(Atom::LineRegex(compile_regex(value_chars, op_span)?)),
+                Op::Re => Ok(Atom::LineRegex(LineRegex::new(compile_regex(
+                    value_chars,
+                    op_span,
+                )?))),
                 Op::NotRe if j == 1 => Err((
                     alt[0].at..alt[0].end(),
                     "`!` negates a whole term: put it before the first alternative".into(),
@@ -984,7 +1066,9 @@ fn parse_atom(alt: &[Ch], previous: Option<(Glob, Op, Range<usize>)>) -> Result<
         if text.is_empty() {
             return Err((span_of(alt), "empty text: it would match everything".into()));
         }
-        return Ok(Atom::Text(Text::new(text)));
+        return FreeText::new(text)
+            .map(Atom::Text)
+            .map_err(|m| (span_of(alt), m));
     }
     Ok(Atom::Name(Glob::new(glob_parts(alt))))
 }
@@ -1073,6 +1157,19 @@ mod tests {
         ])
     }
 
+    fn decode_capture(bytes: &[u8]) -> Vec<Message> {
+        use tokio_util::codec::Decoder;
+        let mut codec = crate::ami::AmiCodec::default();
+        let mut buf = bytes::BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Ok(Some(frame)) = codec.decode_eof(&mut buf) {
+            if let crate::ami::Frame::Message(m) = frame {
+                out.push(m);
+            }
+        }
+        out
+    }
+
     fn parse(s: &str) -> Filter {
         Filter::parse(s).unwrap_or_else(|e| panic!("{}", e.render()))
     }
@@ -1156,6 +1253,55 @@ mod tests {
     }
 
     #[test]
+    fn line_regex_block_search_agrees_with_a_search_per_line() {
+        let mut messages = vec![
+            Message::parse(b"Event: X\r\nA: one\rtwo\r\nB: end\r\r\n\r\n"),
+            Message::parse(b"Event: Y\nA: lf only\nB: x\n\n"),
+            Message::parse(b"Response: Error\r\nMessage: No endpoints found\n\r\n"),
+            newchannel(),
+            hangup(),
+        ];
+        for name in [
+            "originate-local-call-events.txt",
+            "status-eventlist.txt",
+            "escaped-values.txt",
+        ] {
+            let bytes = std::fs::read(format!("tests/fixtures/vectors/{name}")).unwrap();
+            messages.extend(decode_capture(&bytes));
+        }
+        let regexes = [
+            "^A: one",
+            "two$",
+            "one\\rtwo",
+            "^B: end$",
+            "end\\r$",
+            "\\bfound$",
+            "^Message",
+            "^$",
+            "x$",
+            "lf only$",
+            "^Cause-txt: Normal",
+            "[^a]+Hangup",
+            "\\sClearing$",
+            "Local/echo@test-0+7;1$",
+            "^Channel: PJSIP/100-[0-9a-f]+$",
+            "\\Bannel",
+            "Up$|^Event: Hangup$",
+        ];
+        for source in regexes {
+            let re = LineRegex::new(Regex::new(source).unwrap());
+            assert!(re.block.is_some(), "{source} takes the block path");
+            for m in &messages {
+                let per_line = (0..m.len()).any(|i| re.per_line.is_match(m.line(i)));
+                assert_eq!(re.matches_headers(m), per_line, "{source} on {m:?}");
+            }
+        }
+        assert!(LineRegex::new(Regex::new("a.b").unwrap()).block.is_none());
+        assert!(LineRegex::new(Regex::new("\\Aa").unwrap()).block.is_none());
+        assert!(LineRegex::new(Regex::new("(?s)a").unwrap()).block.is_none());
+    }
+
+    #[test]
     fn regex_runs_to_the_end_of_its_term_so_its_own_alternation_works() {
         let f = parse("Channel~^(Local|SIP)/|Hangup");
         assert_eq!(f.to_string(), "Channel~^(Local|SIP)/|Hangup");
@@ -1182,6 +1328,20 @@ mod tests {
         assert!(parse("'Name: John'").matches(&newchannel()));
         assert!(!parse("\"Name: Jane\"").matches(&newchannel()));
         assert!(parse("\"97\"").matches(&newchannel()));
+    }
+
+    #[test]
+    fn free_text_may_hold_non_ascii_and_regex_characters() {
+        let m = msg(&[("Event", "UserEvent"), ("Name", "Caf\u{e9} (1+1)")]);
+        assert!(parse("'caf\u{e9} (1+1)'").matches(&m));
+        assert!(
+            !parse("'caf\u{c9}'").matches(&m),
+            "non-ASCII letters compare exactly"
+        );
+        assert!(
+            !parse("'Event: UserEvent Name'").matches(&m),
+            "text never spans two lines"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::session::event::{Link, SessionEvent, SessionState, Stamped};
 use encoding_rs::{DecoderResult, Encoding};
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 // ---------------------------------------------------------------------------------------
@@ -157,15 +158,19 @@ impl Summary<'_> {
     /// escaped so a hostile value cannot drive the terminal.
     pub fn fields_text(&self, charset: Charset) -> String {
         let mut out = String::new();
+        self.push_fields(&mut out, charset);
+        out
+    }
+
+    fn push_fields(&self, out: &mut String, charset: Charset) {
         for (i, (key, value)) in self.fields.iter().enumerate() {
             if i > 0 {
                 out.push(' ');
             }
-            push_display(&mut out, &charset.decode(key));
+            push_display(out, &charset.decode(key));
             out.push('=');
-            push_value(&mut out, &charset.decode(value));
+            push_value(out, &charset.decode(value));
         }
-        out
     }
 }
 
@@ -532,7 +537,7 @@ fn rule_for(name: &[u8]) -> Option<&'static [Field]> {
                 name.len() >= prefix.len()
                     && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
             }
-            None => name.eq_ignore_ascii_case(pattern.as_bytes()),
+            None => name.len() == pattern.len() && name.eq_ignore_ascii_case(pattern.as_bytes()),
         };
         hit.then_some(*fields)
     })
@@ -542,32 +547,39 @@ fn rule_for(name: &[u8]) -> Option<&'static [Field]> {
 /// status and message for responses, every header but `Action`/`ActionID` for actions.
 /// `Uniqueid`/`Linkedid` are left out as noise (raw and JSON keep everything).
 pub fn summary(msg: &Message) -> Summary<'_> {
-    let (name, fields): (&[u8], &[Field]) = match msg.kind() {
-        Kind::Event => {
-            let name = msg.event_name().unwrap_or_default();
-            let fields = if msg.is("EventList", "Complete") {
+    let headers = Headers::of(msg);
+    let event = headers.get("Event");
+    let (name, fields): (&[u8], &[Field]) = match event {
+        Some(name) => {
+            let fields = if headers
+                .get("EventList")
+                .is_some_and(|v| v.eq_ignore_ascii_case(b"Complete"))
+            {
                 &[H("ListItems")][..]
             } else if let Some(rule) = rule_for(name) {
                 rule
-            } else if msg.get("Severity").is_some() && msg.get("Service").is_some() {
+            } else if headers.get("Severity").is_some() && headers.get("Service").is_some() {
                 SECURITY
-            } else if msg.get("Channel").is_some() {
+            } else if headers.get("Channel").is_some() {
                 CHANNEL_BLOCK
             } else {
                 FALLBACK
             };
             (name, fields)
         }
-        Kind::Response => (msg.get("Response").unwrap_or_default(), RESPONSE),
-        Kind::Other => (msg.get("Action").unwrap_or_default(), FALLBACK),
+        None => match headers.get("Response") {
+            Some(response) => (response, RESPONSE),
+            None => (headers.get("Action").unwrap_or_default(), FALLBACK),
+        },
     };
-    let mut shown: Vec<&[u8]> = vec![b"Action", b"Response"];
-    if msg.kind() == Kind::Event {
+    let mut shown: Vec<&[u8]> = Vec::with_capacity(32);
+    shown.extend([&b"Action"[..], b"Response"]);
+    if event.is_some() {
         shown.push(b"Event");
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(MAX_FIELDS + 1);
     for field in fields {
-        collect(msg, *field, &mut shown, &mut out);
+        collect(&headers, *field, &mut shown, &mut out);
     }
     if let Some(body) = msg.legacy_body() {
         let lines = body
@@ -597,8 +609,34 @@ fn is_unknown(value: &[u8]) -> bool {
     value.is_empty() || value.eq_ignore_ascii_case(b"<unknown>")
 }
 
+/// A message's headers split once, so a summary's many lookups do not each rescan
+/// the message for colons.
+struct Headers<'a> {
+    list: Vec<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> Headers<'a> {
+    fn of(msg: &'a Message) -> Headers<'a> {
+        Headers {
+            list: msg.headers().collect(),
+        }
+    }
+
+    fn all(&self, key: &'a str) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + '_ {
+        let key = key.as_bytes();
+        self.list
+            .iter()
+            .copied()
+            .filter(move |(k, _)| k.len() == key.len() && k.eq_ignore_ascii_case(key))
+    }
+
+    fn get(&self, key: &'a str) -> Option<&'a [u8]> {
+        self.all(key).next().map(|(_, v)| v)
+    }
+}
+
 fn collect<'a>(
-    msg: &'a Message,
+    msg: &Headers<'a>,
     field: Field,
     shown: &mut Vec<&'a [u8]>,
     out: &mut Vec<SummaryField<'a>>,
@@ -610,8 +648,8 @@ fn collect<'a>(
                 Renamed(_, label) => label.as_bytes(),
                 _ => key.as_bytes(),
             };
-            for (k, v) in msg.headers() {
-                if k.eq_ignore_ascii_case(key.as_bytes()) && !v.is_empty() {
+            for (k, v) in msg.all(key) {
+                if !v.is_empty() {
                     let label = if matches!(field, H(_)) { k } else { label };
                     out.push((Cow::Borrowed(label), Cow::Borrowed(v)));
                 }
@@ -654,7 +692,7 @@ fn collect<'a>(
             }
         }
         Rest => {
-            for (k, v) in msg.headers() {
+            for &(k, v) in &msg.list {
                 let hidden = NOISE.iter().any(|n| k.eq_ignore_ascii_case(n.as_bytes()))
                     || shown.iter().any(|s| k.eq_ignore_ascii_case(s));
                 if !hidden && !v.is_empty() {
@@ -779,10 +817,9 @@ fn push_message_line(
     } else if width < 16 {
         out.extend(std::iter::repeat_n(' ', 16 - width));
     }
-    let fields = summary.fields_text(charset);
-    if !fields.is_empty() {
+    if !summary.fields.is_empty() {
         out.push(' ');
-        out.push_str(&fields);
+        summary.push_fields(out, charset);
     }
 }
 
@@ -817,6 +854,11 @@ fn seconds(d: Duration) -> String {
 /// Appends text with control characters escaped (`\x1B`), so nothing a server sends can
 /// move the cursor or recolour the terminal.
 fn push_display(out: &mut String, text: &str) {
+    // C0 controls and DEL are single bytes; C1 controls (U+0080..U+009F) start with 0xC2.
+    if !text.bytes().any(|b| b < 0x20 || b == 0x7F || b == 0xC2) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         if c.is_control() {
             let _ = write!(out, "\\x{:02X}", c as u32);
@@ -830,8 +872,9 @@ fn push_display(out: &mut String, text: &str) {
 fn push_value(out: &mut String, text: &str) {
     let needs_quotes = text.is_empty()
         || text
-            .chars()
-            .any(|c| c.is_whitespace() || c == '"' || c == '\'');
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'"' || b == b'\'')
+        || (!text.is_ascii() && text.chars().any(char::is_whitespace));
     if !needs_quotes {
         return push_display(out, text);
     }
@@ -865,8 +908,10 @@ fn push_value(out: &mut String, text: &str) {
 /// - `{"type":"pong", "rtt_ms"}`
 /// - `{"type":"dropped", "count"}`
 pub fn json_line(stamped: &Stamped, charset: Charset) -> String {
-    let mut j = Json::default();
-    j.buf.push_str("{\"time\":");
+    let mut j = Json {
+        buf: Vec::with_capacity(1024),
+    };
+    j.raw("{\"time\":");
     j.time(stamped.at);
     match &stamped.event {
         SessionEvent::Received {
@@ -893,7 +938,7 @@ pub fn json_line(stamped: &Stamped, charset: Charset) -> String {
             j.key("link");
             j.link(link);
             j.key("internal");
-            j.buf.push_str(if *internal { "true" } else { "false" });
+            j.raw(if *internal { "true" } else { "false" });
             j.message(message, charset, false);
         }
         SessionEvent::Sent {
@@ -909,7 +954,7 @@ pub fn json_line(stamped: &Stamped, charset: Charset) -> String {
             j.key("name");
             j.string(name);
             j.key("internal");
-            j.buf.push_str(if *internal { "true" } else { "false" });
+            j.raw(if *internal { "true" } else { "false" });
             j.message(message, charset, true);
         }
         SessionEvent::State(state) => {
@@ -930,7 +975,7 @@ pub fn json_line(stamped: &Stamped, charset: Charset) -> String {
                 j.key(key);
                 match value {
                     Some(v) => j.string(v),
-                    None => j.buf.push_str("null"),
+                    None => j.raw("null"),
                 }
             }
         }
@@ -969,55 +1014,122 @@ pub fn json_line(stamped: &Stamped, charset: Charset) -> String {
         SessionEvent::Pong { rtt } => {
             j.key("type");
             j.string("pong");
-            let _ = write!(j.buf, ",\"rtt_ms\":{}", rtt.as_secs_f64() * 1000.0);
+            let _ = write!(j, ",\"rtt_ms\":{}", rtt.as_secs_f64() * 1000.0);
         }
         SessionEvent::Dropped { count } => {
             j.key("type");
             j.string("dropped");
-            let _ = write!(j.buf, ",\"count\":{count}");
+            let _ = write!(j, ",\"count\":{count}");
         }
     }
-    j.buf.push('}');
-    j.buf
+    j.raw("}");
+    j.finish()
 }
 
-/// A small JSON writer over one `String`: no intermediate `serde_json::Value` per
+/// A small JSON writer over one buffer: no intermediate `serde_json::Value` per
 /// header, so a flood of events costs one allocation each.
 #[derive(Default)]
 struct Json {
-    buf: String,
+    /// Bytes, so strings are escaped straight into it; the whole line is checked as
+    /// UTF-8 once at the end.
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for Json {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Json {
-    fn key(&mut self, key: &str) {
-        self.buf.push(',');
-        self.string(key);
-        self.buf.push(':');
+    fn raw(&mut self, text: &str) {
+        self.buf.extend_from_slice(text.as_bytes());
     }
 
+    fn finish(self) -> String {
+        // Everything written was `str` or serde_json output, so this never fails.
+        String::from_utf8(self.buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    fn key(&mut self, key: &str) {
+        self.raw(",");
+        self.string(key);
+        self.raw(":");
+    }
+
+    /// A JSON string (RFC 8259): quote, backslash and C0 controls escaped, the rest
+    /// copied as UTF-8. By hand because it runs for every key and value of a flood.
     fn string(&mut self, s: &str) {
-        let mut bytes = std::mem::take(&mut self.buf).into_bytes();
-        // Writing into a Vec cannot fail, and serde_json writes valid UTF-8.
-        let _ = serde_json::to_writer(&mut bytes, s);
-        self.buf = String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        self.escaped(s.as_bytes());
+    }
+
+    /// `bytes` must be UTF-8 (a `str`, or ASCII).
+    fn escaped(&mut self, bytes: &[u8]) {
+        let buf = &mut self.buf;
+        buf.push(b'"');
+        // A branch-free scan first (it vectorises): most values need no escaping.
+        let needs_escape = bytes.iter().fold(false, |any, &b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
+        if !needs_escape {
+            buf.extend_from_slice(bytes);
+            buf.push(b'"');
+            return;
+        }
+        let mut clean_from = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x00..=0x1F => b"",
+                _ => continue,
+            };
+            buf.extend_from_slice(&bytes[clean_from..i]);
+            if escape.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[usize::from(b >> 4)]);
+                buf.push(HEX[usize::from(b & 15)]);
+            } else {
+                buf.extend_from_slice(escape);
+            }
+            clean_from = i + 1;
+        }
+        buf.extend_from_slice(&bytes[clean_from..]);
+        buf.push(b'"');
     }
 
     fn bytes(&mut self, b: &[u8], charset: Charset) {
+        // Nearly every AMI key and value is plain ASCII: skip UTF-8 validation for it.
+        if b.is_ascii() {
+            self.escaped(b);
+            return;
+        }
         match charset.decode_exact(b) {
             Some(text) => self.string(&text),
             None => {
-                self.buf.push_str("{\"base64\":\"");
-                base64_into(b, &mut self.buf);
-                self.buf.push_str("\"}");
+                self.raw("{\"base64\":\"");
+                let mut encoded = String::with_capacity(b.len() * 4 / 3 + 4);
+                base64_into(b, &mut encoded);
+                self.raw(&encoded);
+                self.raw("\"}");
             }
         }
     }
 
     fn time(&mut self, at: SystemTime) {
-        self.buf.push('"');
-        push_iso8601(&mut self.buf, at);
-        self.buf.push('"');
+        let mut text = String::with_capacity(32);
+        push_iso8601(&mut text, at);
+        self.string(&text);
     }
 
     fn link(&mut self, link: &Link) {
@@ -1029,26 +1141,26 @@ impl Json {
             Link::Related { .. } => "related",
             Link::UnknownResponse => "unknown_response",
         };
-        self.buf.push_str("{\"kind\":");
+        self.raw("{\"kind\":");
         self.string(kind);
         if let Some(id) = link.action_id() {
             self.key("action_id");
             self.string(id);
         }
-        self.buf.push('}');
+        self.raw("}");
     }
 
     fn message(&mut self, msg: &Message, charset: Charset, mask_secrets: bool) {
         self.key("headers");
-        self.buf.push('[');
+        self.raw("[");
         let is_login = mask_secrets && msg.is("Action", "Login");
         for (i, (k, v)) in msg.headers().enumerate() {
             if i > 0 {
-                self.buf.push(',');
+                self.raw(",");
             }
-            self.buf.push('[');
+            self.raw("[");
             self.bytes(k, charset);
-            self.buf.push(',');
+            self.raw(",");
             // Sent actions arrive masked already; masking again costs nothing and keeps
             // a secret out of JSON even if a caller forgot.
             let secret = mask_secrets
@@ -1059,9 +1171,9 @@ impl Json {
             } else {
                 self.bytes(v, charset);
             }
-            self.buf.push(']');
+            self.raw("]");
         }
-        self.buf.push(']');
+        self.raw("]");
         if let Some(body) = msg.legacy_body() {
             self.key("body");
             self.bytes(body, charset);
@@ -1073,7 +1185,7 @@ impl Json {
         match state {
             SessionState::Connecting { attempt } => {
                 self.string("connecting");
-                let _ = write!(self.buf, ",\"attempt\":{attempt}");
+                let _ = write!(self, ",\"attempt\":{attempt}");
             }
             SessionState::LoggingIn { banner } => {
                 self.string("logging_in");
@@ -1086,7 +1198,7 @@ impl Json {
                 self.string(user);
                 self.key("server");
                 self.string(server);
-                let _ = write!(self.buf, ",\"tls\":{tls}");
+                let _ = write!(self, ",\"tls\":{tls}");
             }
             SessionState::Reconnecting {
                 delay,
@@ -1106,7 +1218,7 @@ impl Json {
                 self.string("ended");
                 self.key("reason");
                 self.string(&reason.to_string());
-                let _ = write!(self.buf, ",\"exit_code\":{}", reason.exit_code());
+                let _ = write!(self, ",\"exit_code\":{}", reason.exit_code());
             }
         }
     }
@@ -1168,28 +1280,49 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 fn push_iso8601(out: &mut String, at: SystemTime) {
     let (secs, micros) = split_time(at);
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let of_day = secs.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    );
+    let of_day = secs.rem_euclid(86_400) as u32;
+    match u32::try_from(year) {
+        Ok(year) if year <= 9999 => push_digits(out, year, 4),
+        _ => {
+            let _ = write!(out, "{year:04}");
+        }
+    }
+    out.push('-');
+    push_digits(out, month, 2);
+    out.push('-');
+    push_digits(out, day, 2);
+    out.push('T');
+    push_digits(out, of_day / 3600, 2);
+    out.push(':');
+    push_digits(out, of_day / 60 % 60, 2);
+    out.push(':');
+    push_digits(out, of_day % 60, 2);
+    out.push('.');
+    push_digits(out, micros, 6);
+    out.push('Z');
 }
 
 /// `20:01:02.123` (UTC)
 fn push_hms(out: &mut String, at: SystemTime) {
     let (secs, micros) = split_time(at);
-    let of_day = secs.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        "{:02}:{:02}:{:02}.{:03}",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60,
-        micros / 1000
-    );
+    let of_day = secs.rem_euclid(86_400) as u32;
+    // By hand: `write!` costs more than the rest of a short line.
+    push_digits(out, of_day / 3600, 2);
+    out.push(':');
+    push_digits(out, of_day / 60 % 60, 2);
+    out.push(':');
+    push_digits(out, of_day % 60, 2);
+    out.push('.');
+    push_digits(out, micros / 1000, 3);
+}
+
+/// `value` as exactly `width` decimal digits (zero-padded; `value` must fit).
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    let mut divisor = 10u32.pow(width - 1);
+    while divisor > 0 {
+        out.push(char::from(b'0' + (value / divisor % 10) as u8));
+        divisor /= 10;
+    }
 }
 
 #[cfg(test)]
@@ -1639,6 +1772,24 @@ mod tests {
         .unwrap();
         assert_eq!(json["body"].as_str().unwrap().as_bytes(), body);
         assert_eq!(json["type"], "response");
+    }
+
+    #[test]
+    fn json_strings_read_back_as_the_same_text() {
+        let all_ascii: String = (0u8..0x80).map(char::from).collect();
+        for text in [
+            all_ascii.as_str(),
+            "",
+            "plain",
+            "a\"b\\c",
+            "caf\u{e9} \u{4e2d}\u{1F600}",
+            "\u{85}\u{9b}x",
+        ] {
+            let mut j = Json { buf: Vec::new() };
+            j.string(text);
+            let back: String = serde_json::from_slice(&j.buf).unwrap();
+            assert_eq!(back, text);
+        }
     }
 
     #[test]

@@ -116,6 +116,26 @@ impl AmiCodec {
         Frame::Message(Message::from_parts(raw, lines, body))
     }
 
+    /// The hot path of a flood: takes the header lines after a message's first one in a
+    /// tight loop (the first line alone can start a legacy reply). Returns the message
+    /// at its blank line; otherwise leaves `scanned` at the first line not yet complete
+    /// or past the size cap, for the general code to handle exactly as before.
+    fn take_header_lines(&mut self, src: &mut BytesMut) -> Option<Frame> {
+        let within_cap = &src[..src.len().min(self.max_message)];
+        let mut start = self.scanned;
+        while let Some(i) = memchr::memchr(b'\n', &within_cap[start..]) {
+            let end = start + i + 1;
+            self.lines.push(start as u32);
+            // Blank exactly when `trim_eol` would leave nothing: `\n` or `\r\n`.
+            if i == 0 || (i == 1 && within_cap[start] == b'\r') {
+                return Some(self.finish_message(src, end, None));
+            }
+            start = end;
+        }
+        self.scanned = start;
+        None
+    }
+
     /// Starts skipping an oversized message. `consumed` bytes of `src` are dropped now;
     /// `at_line_start` says whether they end exactly at the start of a line.
     fn start_discarding(
@@ -222,6 +242,11 @@ impl Decoder for AmiCodec {
                     return Ok(Some(self.finish_message(src, end, body)));
                 }
                 Phase::Headers | Phase::LegacyHeaders | Phase::LegacyBody { .. } => {
+                    if self.phase == Phase::Headers && !self.lines.is_empty() {
+                        if let Some(frame) = self.take_header_lines(src) {
+                            return Ok(Some(frame));
+                        }
+                    }
                     let Some(i) = memchr::memchr(b'\n', &src[self.scanned..]) else {
                         if src.len() > self.max_message {
                             // A line with no end in sight: drop all of it, mid-line. If
