@@ -316,3 +316,133 @@ async fn a_restarted_asterisk_gets_a_reconnect_a_new_login_a_gap_marker_and_late
     let shutdown_named = seen.iter().any(|s| matches!(&s.event, SessionEvent::Gap { reason, .. } if reason.contains("shutting down") || reason.contains("closed")));
     assert!(shutdown_named, "the gap says why: {seen:#?}");
 }
+
+/// Splits `amicon watch` raw output into events (each with its blank line).
+fn split_events(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while let Some(i) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
+        out.push(rest[..i + 4].to_vec());
+        rest = &rest[i + 4..];
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+async fn a_burst_of_200_calls_reaches_watch_output_exactly_as_a_raw_reader_sees_it() {
+    use std::io::Read;
+    const CALLS: usize = 200;
+    let target = format!("{}@{}", env("AMI_TEST_USER"), env("AMI_TEST_ADDR"));
+    let mut watch = std::process::Command::new(env!("CARGO_BIN_EXE_amicon"))
+        .args(["watch", &target, "--no-reconnect", "--for", "120s"])
+        .env("AMI_SECRET", env("AMI_TEST_SECRET"))
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("amicon-burst-test"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("amicon watch starts");
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let sink = printed.clone();
+    let mut stdout = watch.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let raw = RawReader::start().await;
+    let (handle, mut stream) = session::spawn(admin_config());
+    collect_until(&mut stream, Duration::from_secs(20), logged_in).await;
+    // watch logs in on its own; a marker it prints proves it is listening.
+    let tag = handle.tag().to_string();
+    let (start, end) = (format!("{tag}-watch-start"), format!("{tag}-watch-end"));
+    let printed_has = |name: &str| {
+        let needle = format!("UserEvent: {name}\r\n");
+        let bytes = printed.lock().unwrap();
+        bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+    };
+    let mut listening = false;
+    for attempt in 0..40 {
+        let ready = format!("{tag}-ready-{attempt}");
+        handle
+            .request(Action::new("UserEvent").with("UserEvent", &ready))
+            .await
+            .expect("ready marker");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if printed_has(&ready) {
+            listening = true;
+            break;
+        }
+    }
+    assert!(listening, "amicon watch never printed a marker");
+    handle
+        .request(Action::new("UserEvent").with("UserEvent", &start))
+        .await
+        .expect("start marker");
+    for _ in 0..CALLS {
+        handle
+            .submit(
+                Action::new("Originate")
+                    .with("Channel", "Local/short@test")
+                    .with("Context", "test")
+                    .with("Exten", "short")
+                    .with("Priority", "1")
+                    .with("Async", "true"),
+            )
+            .expect("originate sent");
+    }
+    let originated = std::sync::atomic::AtomicUsize::new(0);
+    collect_until(&mut stream, Duration::from_secs(60), |s| {
+        if matches!(&s.event, SessionEvent::Received { message, .. } if message.is("Event", "OriginateResponse"))
+        {
+            originated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        originated.load(std::sync::atomic::Ordering::Relaxed) == CALLS
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    handle
+        .request(Action::new("UserEvent").with("UserEvent", &end))
+        .await
+        .expect("end marker");
+    for _ in 0..40 {
+        if printed_has(&end) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let _ = reader.join();
+    handle.logoff().await;
+
+    let ours = between(&split_events(&printed.lock().unwrap()), &start, &end);
+    let theirs = between(&raw.events(), &start, &end);
+    assert!(ours.len() >= CALLS * 4, "only {} events", ours.len());
+    println!(
+        "{} events printed by watch, identical to the raw reader's",
+        ours.len()
+    );
+    if ours != theirs {
+        let first = ours
+            .iter()
+            .zip(&theirs)
+            .position(|(a, b)| a != b)
+            .unwrap_or(ours.len().min(theirs.len()));
+        panic!(
+            "watch printed {} events, the raw reader got {}; first difference at {first}: {:?} vs {:?}",
+            ours.len(),
+            theirs.len(),
+            ours.get(first).map(|e| headline(e)),
+            theirs.get(first).map(|e| headline(e)),
+        );
+    }
+}
