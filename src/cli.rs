@@ -91,6 +91,24 @@ pub enum Command {
     /// Stream events that match a filter (raw AMI text, --format line, or --json).
     #[command(after_help = WATCH_AFTER_HELP)]
     Watch(WatchArgs),
+    /// Open the console on a simulated Asterisk 22 PBX inside amicon (no server needed).
+    Demo(DemoArgs),
+    /// Run a simulated Asterisk 22 AMI server (for testing clients and scripts).
+    Serve(crate::demo::ServeArgs),
+}
+
+/// `amicon demo`: the TUI (or line mode) against the built-in simulated PBX.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Line mode instead of the full-screen UI.
+    #[arg(long)]
+    pub line: bool,
+    /// Background calls started per second, on average.
+    #[arg(long, value_name = "CALLS", default_value_t = 0.5)]
+    pub rate: f64,
+    /// Seed of the simulated traffic (the same seed replays the same calls).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 const SEND_AFTER_HELP: &str = "\
@@ -264,6 +282,11 @@ pub struct WatchArgs {
     /// Stop (exit 0) after this long, e.g. 30s, 5m, 1h.
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+
+    /// Also write everything the session sees (unfiltered, timestamped, secrets masked)
+    /// to FILE, readable as AMI text and by `amicon open`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl WatchArgs {

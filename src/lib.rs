@@ -2,6 +2,7 @@
 
 pub mod ami;
 pub mod app;
+pub mod calls;
 pub mod cli;
 pub mod cmd;
 pub mod complete;

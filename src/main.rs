@@ -9,14 +9,56 @@ fn main() {
     let code = match cli.command {
         Some(Command::Send(args)) => block_on(cmd::send::run(args)),
         Some(Command::Watch(args)) => block_on(cmd::watch::run(args)),
+        Some(Command::Demo(args)) => block_on(demo(args)),
+        Some(Command::Serve(args)) => block_on(async move {
+            match amicon::demo::serve(args).await {
+                Ok(()) => cmd::EXIT_OK,
+                Err(e) => {
+                    eprintln!("amicon serve: {e}");
+                    cmd::EXIT_CANNOT_CONNECT
+                }
+            }
+        }),
         None if cli.line => block_on(amicon::line::run_cli(&cli.connect)),
-        // Wired by the lead at merge time (TUI and line mode live in other branches).
-        None => {
-            eprintln!("amicon: the terminal UI and --line mode are not wired yet in this build; use `amicon send` or `amicon watch`");
-            cmd::EXIT_USAGE
-        }
+        None => block_on(amicon::tui::run_cli(&cli.connect)),
     };
     std::process::exit(code);
+}
+
+/// `amicon demo`: start the simulated PBX in this process and open a console on it.
+async fn demo(args: amicon::cli::DemoArgs) -> i32 {
+    if !(args.rate.is_finite() && args.rate >= 0.0) {
+        eprintln!("amicon demo: --rate must be a number of calls per second, 0 or more");
+        return cmd::EXIT_USAGE;
+    }
+    let mut options = amicon::demo::DemoOptions {
+        calls_per_second: args.rate,
+        ..Default::default()
+    };
+    if let Some(seed) = args.seed {
+        options.seed = seed;
+    }
+    let server = match amicon::demo::start(options).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("amicon demo: cannot start the simulated PBX: {e}");
+            return cmd::EXIT_CANNOT_CONNECT;
+        }
+    };
+    let config = server.session_config();
+    let result = if args.line {
+        amicon::line::run(config, amicon::line::LineOptions::default()).await
+    } else {
+        amicon::tui::run(config, amicon::tui::TuiOptions::default()).await
+    };
+    server.shutdown().await;
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("amicon demo: {e}");
+            cmd::EXIT_CANNOT_CONNECT
+        }
+    }
 }
 
 fn block_on(mode: impl std::future::Future<Output = i32>) -> i32 {

@@ -1,1 +1,447 @@
-//! The terminal: guard, event loop, render throttle.
+//! The terminal side of the TUI: puts the terminal in full-screen mode and guarantees it
+//! is restored (normal exit, error, panic, SIGTERM/SIGHUP), and runs the event loop.
+//!
+//! The loop follows one rule for floods: every wake-up drains *everything* the session
+//! queued and applies it to the state in one go; drawing happens at most once per frame
+//! interval, never once per event. Terminal input is polled first (`biased`), so a key
+//! typed during a flood is applied and drawn within one frame.
+
+use crate::ami::Action;
+use crate::app::{update, App, AppOptions, Background, Cmd, Msg};
+use crate::complete;
+use crate::session::{self, ActionError, EventStream, SessionConfig, SessionHandle, SessionState};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use futures_util::{Stream, StreamExt};
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::Terminal;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io::{self, Write};
+use std::path::Path;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The shortest time between two frames (at most 60 per second).
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+/// After a key, a frame may come this soon after the previous one: typing is never
+/// held back by the frame clock, and key repeat still cannot draw without bound.
+pub const INPUT_FRAME_INTERVAL: Duration = Duration::from_millis(4);
+/// How often the clock ticks (rates, countdowns) when nothing else happens.
+const TICK: Duration = Duration::from_millis(250);
+/// How long quitting waits for the server to acknowledge `Logoff`.
+const LOGOFF_WAIT: Duration = Duration::from_secs(3);
+
+/// How the TUI should behave; the command line fills it in.
+#[derive(Clone, Debug)]
+pub struct TuiOptions {
+    /// Log lines kept before the oldest fall off (and are counted).
+    pub ring_size: usize,
+    /// Ask before Hangup, kick and reload type actions.
+    pub confirm_destructive: bool,
+    /// A filter applied from the start (the filter language of `crate::filter`).
+    pub initial_filter: Option<String>,
+    /// Where composer history is kept; `None` means the XDG state dir
+    /// (`$XDG_STATE_HOME/amicon/history`).
+    pub history_path: Option<PathBuf>,
+    /// How bytes that are not UTF-8 are shown (`--charset latin1`, `gbk`, ...).
+    pub charset: crate::format::Charset,
+    /// No colours, whatever `NO_COLOR` says; `NO_COLOR` set and non-empty also turns them off.
+    pub no_color: bool,
+}
+
+impl Default for TuiOptions {
+    fn default() -> Self {
+        TuiOptions {
+            ring_size: 200_000,
+            confirm_destructive: true,
+            initial_filter: None,
+            history_path: None,
+            no_color: false,
+            charset: crate::format::Charset::UTF8,
+        }
+    }
+}
+
+/// What the loop needs from a session: the real [`SessionHandle`], or a fake in tests.
+pub trait SessionPort {
+    fn submit(&self, action: Action) -> Result<String, ActionError>;
+    fn logoff(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    /// Asks the server something in the background; the future yields the [`Msg`] that
+    /// carries the answer. `None` when this session cannot (a fake, a recording).
+    fn background(&self, _what: Background) -> Option<Pin<Box<dyn Future<Output = Msg> + Send>>> {
+        None
+    }
+}
+
+impl SessionPort for SessionHandle {
+    fn submit(&self, action: Action) -> Result<String, ActionError> {
+        SessionHandle::submit(self, action)
+    }
+
+    fn logoff(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(SessionHandle::logoff(self))
+    }
+
+    fn background(&self, what: Background) -> Option<Pin<Box<dyn Future<Output = Msg> + Send>>> {
+        let handle = self.clone();
+        Some(Box::pin(async move {
+            match what {
+                Background::ActionList => {
+                    Msg::ActionList(complete::fetch_list_commands(&handle).await)
+                }
+                Background::ActionHelp(name) => {
+                    let reply = complete::fetch_action_help(&handle, &name).await;
+                    Msg::ActionHelp { name, reply }
+                }
+            }
+        }))
+    }
+}
+
+/// The TUI from the command line: resolves the target, profile and secret like `send`
+/// and `watch` do (warnings and errors on stderr, before the screen is taken), takes the
+/// profile's filter and charset, and runs [`run`]. Returns the exit code.
+pub async fn run_cli(args: &crate::cli::ConnectArgs) -> i32 {
+    let resolved = match crate::cmd::resolve(args) {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
+    let initial_filter = match &resolved.filter {
+        None => None,
+        Some(crate::config::FilterSetting::Line(text)) => Some(text.clone()),
+        Some(crate::config::FilterSetting::Terms(terms)) => {
+            match crate::filter::Filter::from_terms(terms) {
+                Ok(filter) => Some(filter.to_string()),
+                Err(e) => {
+                    eprintln!("amicon: bad filter in the profile:\n{}", e.render());
+                    return 2;
+                }
+            }
+        }
+    };
+    let options = TuiOptions {
+        charset: resolved.charset,
+        initial_filter,
+        ..TuiOptions::default()
+    };
+    match run(resolved.session, options).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("amicon: {e}");
+            2
+        }
+    }
+}
+
+/// Opens the TUI over a new session; returns the process exit code.
+pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxError> {
+    let mut config = config;
+    // The TUI stays up and keeps trying while the server is away.
+    config.retry_first_connect = true;
+    let no_color = options.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let app_options = AppOptions {
+        ring_size: options.ring_size,
+        confirm_destructive: options.confirm_destructive,
+        target: format!("{}@{}", config.username, config.endpoint),
+        insecure_tls: config.tls.insecure,
+        no_color,
+        charset: options.charset,
+    };
+    let mut app = App::new(app_options, SystemTime::now());
+    app.templates = crate::templates::list();
+    if let Some(path) = options
+        .history_path
+        .clone()
+        .or_else(crate::history::default_path)
+    {
+        match crate::history::History::open(&path) {
+            Ok(history) => app.history = history,
+            // The TUI works without history; say why it is not kept.
+            Err(e) => {
+                update(
+                    &mut app,
+                    Msg::Saved {
+                        path,
+                        result: Err(format!("history not available: {e}")),
+                    },
+                );
+            }
+        }
+    }
+    if let Some(filter) = options.initial_filter.as_deref() {
+        app.apply_filter(filter)
+            .map_err(|e| format!("bad filter:\n{}", e.render()))?;
+        app.filter_text = filter.to_string();
+    }
+
+    let shutdown = quit_signal();
+    let guard = TerminalGuard::enter()?;
+    let (handle, stream) = session::spawn(config);
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let size = terminal.size()?;
+    update(&mut app, Msg::Input(Event::Resize(size.width, size.height)));
+    let input = crossterm::event::EventStream::new();
+    let code = run_app(&mut terminal, app, &handle, stream, input, shutdown, osc52).await;
+    drop(terminal);
+    drop(guard);
+    code
+}
+
+/// Copies text to the terminal's clipboard with OSC 52.
+fn osc52(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
+    out.flush()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Resolves on SIGTERM or SIGHUP (the terminal went away), so the guard restores and
+/// the session logs off.
+///
+/// The handlers are installed when this is called, not when the future is first
+/// polled, so a signal arriving before the loop starts is not lost. Call it inside the
+/// runtime, before the terminal is touched.
+pub fn quit_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let streams = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    );
+    async move {
+        let (Ok(mut term), Ok(mut hup)) = streams else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+    }
+}
+
+/// The event loop, generic over the terminal backend so tests drive the real app on a
+/// `TestBackend`. Returns the exit code: 0 after a normal quit, or the session's
+/// documented code when it ended on an error (4 for failed authentication, ...).
+pub async fn run_app<B, I>(
+    terminal: &mut Terminal<B>,
+    mut app: App,
+    session: &dyn SessionPort,
+    mut stream: EventStream,
+    mut input: I,
+    shutdown: impl Future<Output = ()>,
+    mut clipboard: impl FnMut(&str) -> io::Result<()>,
+) -> Result<i32, BoxError>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    I: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let mut batch = Vec::with_capacity(4096);
+    let mut stream_open = true;
+    let mut input_open = true;
+    let mut dirty = true;
+    let mut urgent = false;
+    let mut last_frame = Instant::now();
+    let mut next_frame = Instant::now();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tokio::pin!(shutdown);
+    // Answers to background questions (completion's catalog) come back here.
+    let (answers_tx, mut answers_rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
+
+    loop {
+        let now = Instant::now();
+        if dirty && (now >= next_frame || (urgent && now >= last_frame + INPUT_FRAME_INTERVAL)) {
+            terminal.draw(|frame| crate::ui::draw(frame, &app))?;
+            dirty = false;
+            urgent = false;
+            last_frame = Instant::now();
+            next_frame = last_frame + FRAME_INTERVAL;
+        }
+        let cmds = tokio::select! {
+            biased;
+            _ = &mut shutdown => update(&mut app, Msg::Input(quit_key())),
+            event = input.next(), if input_open => match event {
+                Some(Ok(event)) => {
+                    dirty = true;
+                    urgent = true;
+                    update(&mut app, Msg::Input(event))
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => { input_open = false; Vec::new() }
+            },
+            open = stream.recv_batch(&mut batch), if stream_open => {
+                if !open {
+                    stream_open = false;
+                    dirty = true;
+                    update(&mut app, Msg::SessionClosed)
+                } else {
+                    dirty = true;
+                    update(&mut app, Msg::Session(std::mem::take(&mut batch)))
+                }
+            },
+            _ = tokio::time::sleep_until(if urgent { last_frame + INPUT_FRAME_INTERVAL } else { next_frame }), if dirty => Vec::new(),
+            Some(answer) = answers_rx.recv() => { dirty = true; update(&mut app, answer) }
+            _ = tick.tick() => { dirty = true; update(&mut app, Msg::Tick(SystemTime::now())) }
+        };
+        let mut cmds: VecDeque<Cmd> = cmds.into();
+        while let Some(cmd) = cmds.pop_front() {
+            match cmd {
+                Cmd::Submit(action) => {
+                    let result = session.submit(action);
+                    cmds.extend(update(&mut app, Msg::Submitted(result)));
+                }
+                Cmd::Fetch(what) => {
+                    if let Some(answer) = session.background(what) {
+                        let answers = answers_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = answers.send(answer.await);
+                        });
+                    }
+                }
+                Cmd::Remember(block) => {
+                    if let Err(e) = app.history.add(&block) {
+                        let path = app
+                            .history
+                            .path()
+                            .map(Path::to_path_buf)
+                            .unwrap_or_default();
+                        cmds.extend(update(
+                            &mut app,
+                            Msg::Saved {
+                                path,
+                                result: Err(format!("history not saved: {e}")),
+                            },
+                        ));
+                    }
+                }
+                Cmd::Copy(text) => {
+                    if let Err(e) = clipboard(&text) {
+                        update(
+                            &mut app,
+                            Msg::Saved {
+                                path: "clipboard".into(),
+                                result: Err(e.to_string()),
+                            },
+                        );
+                    }
+                }
+                Cmd::Save { path, text } => {
+                    let result = std::fs::write(&path, text.as_bytes())
+                        .map(|()| text.len())
+                        .map_err(|e| e.to_string());
+                    update(&mut app, Msg::Saved { path, result });
+                }
+                Cmd::Quit => {
+                    let _ = tokio::time::timeout(LOGOFF_WAIT, session.logoff()).await;
+                    return Ok(exit_code(&app));
+                }
+            }
+            dirty = true;
+        }
+        if !stream_open && !input_open {
+            return Ok(exit_code(&app));
+        }
+    }
+}
+
+fn quit_key() -> Event {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL))
+}
+
+fn exit_code(app: &App) -> i32 {
+    match &app.status.state {
+        SessionState::Ended(reason) => reason.exit_code(),
+        _ => 0,
+    }
+}
+
+static RAW: AtomicBool = AtomicBool::new(false);
+
+/// Restores the terminal; safe to call more than once and from the panic hook.
+pub fn restore_terminal() {
+    if RAW.swap(false, Ordering::SeqCst) {
+        let mut out = io::stdout();
+        let _ = crossterm::execute!(
+            out,
+            DisableBracketedPaste,
+            DisableMouseCapture,
+            LeaveAlternateScreen,
+            crossterm::cursor::Show
+        );
+        let _ = disable_raw_mode();
+    }
+}
+
+/// Full-screen mode for as long as it lives: raw mode, alternate screen, mouse and
+/// bracketed paste. Dropping it restores the terminal, so early `?` returns do too; a
+/// panic hook covers panics.
+pub struct TerminalGuard(());
+
+impl TerminalGuard {
+    pub fn enter() -> io::Result<Self> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+        enable_raw_mode()?;
+        RAW.store(true, Ordering::SeqCst);
+        let guard = TerminalGuard(());
+        crossterm::execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste
+        )?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_pads_like_rfc_4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"Action: Ping\r\n"), "QWN0aW9uOiBQaW5nDQo=");
+    }
+}

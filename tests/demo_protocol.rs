@@ -468,3 +468,83 @@ async fn garbage_input_never_kills_the_server() {
     let reply = other.action(b"Action: Ping\r\nActionID: x\r\n\r\n").await;
     assert!(reply[0].is("Message", "Permission denied"));
 }
+
+#[tokio::test]
+async fn events_switched_on_later_start_flowing() {
+    let server = quiet_server().await;
+    let mut client = Client::connect(server.local_addr()).await;
+    client.action(b"Action: Login\r\nActionID: l\r\nUsername: admin\r\nSecret: amp111\r\nEvents: off\r\n\r\n").await;
+    let on = client
+        .action(b"Action: Events\r\nActionID: on\r\nEventMask: call\r\n\r\n")
+        .await;
+    assert!(on[0].is("Events", "On"));
+    client
+        .send(b"Action: Originate\r\nActionID: o\r\nChannel: Local/short@test\r\nContext: test\r\nExten: short\r\nAsync: 1\r\n\r\n")
+        .await;
+    let seen = client.until(|m| m.is("Event", "Hangup")).await;
+    assert!(
+        seen.iter().all(|m| !m.is("Event", "Newexten")),
+        "dialplan events stay off"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_logs_in_is_closed_after_the_auth_timeout() {
+    use tokio::io::AsyncReadExt;
+    let server = quiet_server().await;
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut received = Vec::new();
+    // With the clock paused, the server's 30 s pass as soon as everything is idle.
+    let read =
+        tokio::time::timeout(Duration::from_secs(120), stream.read_to_end(&mut received)).await;
+    assert!(read.is_ok(), "closed before two minutes");
+    assert_eq!(
+        received, b"Asterisk Call Manager/11.0.0\r\n",
+        "only the banner"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn status_lists_channels_with_their_variables_as_in_the_capture() {
+    let server = quiet_server().await;
+    let mut client = Client::connect(server.local_addr()).await;
+    let mut ours = Vec::new();
+    for action in actions(&vector("status-eventlist.actions")) {
+        ours.extend(client.action(&action).await);
+    }
+    let theirs = messages(&vector("status-eventlist.txt"));
+    assert_same_keys(&ours, &theirs);
+    let variables: Vec<_> = ours.iter().filter_map(|m| m.get_str("Variable")).collect();
+    assert_eq!(variables, ["MYVAR=hello", "MYVAR=hello"]);
+}
+
+#[tokio::test]
+async fn user_events_echo_the_raw_lines_as_in_the_capture() {
+    let server = quiet_server().await;
+    let mut client = Client::connect(server.local_addr()).await;
+    client.send(&vector("userevent-raw-headers.actions")).await;
+    let ours = client.until_close().await;
+    let theirs = messages(&vector("userevent-raw-headers.txt"));
+    let event = |list: &[Message]| {
+        list.iter()
+            .find(|m| m.is("Event", "UserEvent"))
+            .cloned()
+            .expect("a UserEvent")
+    };
+    assert_eq!(event(&ours).wire(), event(&theirs).wire(), "byte for byte");
+    assert_same_keys(&ours, &theirs);
+}
+
+#[tokio::test]
+async fn events_off_and_masks_match_the_capture() {
+    replay("events-off").await;
+}
+
+#[tokio::test]
+async fn numeric_and_capitalised_masks_match_the_capture() {
+    replay("events-mask-variants").await;
+}

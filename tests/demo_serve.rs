@@ -51,6 +51,11 @@ fn serve_flags_parse() {
     assert_eq!(cli.serve.user.len(), 2);
     assert_eq!(cli.serve.flood, Some(FloodRate::Max));
     assert!(Cli::try_parse_from(["serve", "--flood", "fast"]).is_err());
+    let shown = format!("{:?}", cli.serve);
+    assert!(
+        shown.contains("a:***") && !shown.contains(":b") && !shown.contains(":d"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -203,4 +208,121 @@ async fn the_flood_streams_whole_events_and_counts_them() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(counted >= 50_000, "counted {counted}");
+}
+
+#[tokio::test]
+async fn after_a_logoff_the_client_has_every_flooded_event_the_server_counted() {
+    let server = demo::start(DemoOptions {
+        calls_per_second: 0.0,
+        flood: Some(FloodRate::Max),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut client = Client::connect(server.local_addr()).await;
+    client.send(b"Action: Login\r\nActionID: l\r\nUsername: demo\r\nSecret: demo\r\nEvents: call\r\n\r\n").await;
+    let mut flooded = 0u64;
+    let mut read = 0u64;
+    while let Some(m) = client.next().await {
+        read += 1;
+        if read == 30_000 {
+            client
+                .send(b"Action: Logoff\r\nActionID: bye\r\n\r\n")
+                .await;
+        }
+        if m.get("Response").is_none() || m.get("Event").is_some() {
+            assert!(
+                m.is("Privilege", "call,all"),
+                "only the classes asked for: {m:?}"
+            );
+            flooded += 1;
+        }
+    }
+    let mut counted = 0;
+    for _ in 0..100 {
+        counted = server.flood_events_sent();
+        if counted > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(flooded > 30_000);
+    assert_eq!(
+        flooded, counted,
+        "events received vs events the server says it sent"
+    );
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_reported_with_its_address() {
+    let first = demo::start(DemoOptions {
+        calls_per_second: 0.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let taken = first.local_addr();
+    let Err(e) = demo::start(DemoOptions {
+        listen: taken,
+        ..Default::default()
+    })
+    .await
+    else {
+        panic!("a second server on the same port");
+    };
+    assert!(
+        e.to_string()
+            .starts_with(&format!("cannot listen on {taken}: ")),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn serve_refuses_an_empty_users_file_instead_of_falling_back_to_demo() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let cli = Cli::parse_from([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--users",
+        file.path().to_str().unwrap(),
+    ]);
+    let err = demo::serve(cli.serve).await.unwrap_err();
+    assert!(err.to_string().contains("no users in this file"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_is_dropped_without_stalling_others() {
+    let server = demo::start(DemoOptions {
+        calls_per_second: 0.0,
+        flood: Some(FloodRate::Max),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // Logs in, then never reads: the flood fills its socket and the writes stall.
+    let mut stalled = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stalled,
+        b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    // Another client is served meanwhile.
+    let mut other = Client::connect(server.local_addr()).await;
+    let reply = other.action(b"Action: Ping\r\nActionID: p\r\n\r\n").await;
+    assert!(reply[0].is("Message", "Permission denied"));
+    // The stalled one is dropped once its writes time out (the paused clock runs ahead),
+    // and its flood is counted on the way out.
+    let mut counted = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        counted = server.flood_events_sent();
+        if counted > 0 {
+            break;
+        }
+    }
+    assert!(counted > 0, "the stalled client was never dropped");
 }

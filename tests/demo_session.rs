@@ -3,7 +3,7 @@
 
 use amicon::ami::Action;
 use amicon::demo::{self, DemoOptions};
-use amicon::session::{self, Endpoint, SessionConfig, SessionEvent, SessionState};
+use amicon::session::{self, SessionEvent, SessionState};
 use std::time::Duration;
 
 async fn until<F: FnMut(&SessionEvent) -> bool>(
@@ -34,14 +34,7 @@ async fn the_session_driver_logs_in_to_the_demo_and_follows_a_call() {
     })
     .await
     .unwrap();
-    let (user, secret) = server.login();
-    let addr = server.local_addr();
-    let endpoint = Endpoint {
-        host: addr.ip().to_string(),
-        port: addr.port(),
-        tls: false,
-    };
-    let (handle, mut stream) = session::spawn(SessionConfig::new(endpoint, user, secret));
+    let (handle, mut stream) = session::spawn(server.session_config());
     let seen = until(&mut stream, |e| {
         matches!(e, SessionEvent::State(SessionState::LoggedIn { .. }))
     })

@@ -142,3 +142,15 @@ fn every_channel_event_belongs_to_a_channel_that_was_created() {
         }
     }
 }
+
+#[test]
+fn at_the_demo_rate_most_queue_callers_reach_an_agent() {
+    let ours = run(1, 0.5, 1200);
+    let count = |event: &str| ours.iter().filter(|m| m.is("Event", event)).count();
+    let (joined, connected) = (count("QueueCallerJoin"), count("AgentConnect"));
+    assert!(joined > 100, "{joined} queue calls");
+    assert!(
+        connected * 10 >= joined * 6,
+        "only {connected} of {joined} queue callers reached an agent"
+    );
+}

@@ -172,6 +172,19 @@ pub async fn run(args: WatchArgs) -> i32 {
     let mut config = resolved.session;
     config.retry_first_connect = false;
 
+    let mut recorder = match &args.record {
+        None => None,
+        Some(path) => match crate::record::Recorder::create(path) {
+            Ok(recorder) => Some(recorder),
+            Err(e) => {
+                warn(format!(
+                    "cannot create the recording {}: {e}",
+                    path.display()
+                ));
+                return super::EXIT_USAGE;
+            }
+        },
+    };
     let (handle, mut stream) = session::spawn(config);
     let stdout = std::io::stdout();
     let mut printer = Printer {
@@ -193,6 +206,13 @@ pub async fn run(args: WatchArgs) -> i32 {
             },
             None => stream.recv_batch(&mut batch).await,
         };
+        if let Some(rec) = recorder.as_mut() {
+            let written = batch.iter().try_for_each(|entry| rec.write(entry));
+            if let Err(e) = written.and_then(|()| rec.flush()) {
+                warn(format!("recording stopped: {e}"));
+                recorder = None;
+            }
+        }
         match printer.print_batch(&mut batch) {
             Ok(Progress::Going) if open => {}
             Ok(Progress::Going) => {

@@ -213,6 +213,37 @@ pub const ACTIONS: &[ActionDoc] = &[
         params: &[ACTION_ID, ("Queue", false, "Only this queue.")],
         privilege: "<none>",
     },
+    ActionDoc {
+        name: "Status",
+        synopsis: "List channel status. ",
+        provided_by: "builtin",
+        since: "0.2.0",
+        description: &["Lists live channels as Status events, with the variables asked for."],
+        params: &[
+            ACTION_ID,
+            ("Channel", false, "Only this channel."),
+            ("Variables", false, "Comma-separated variables to include."),
+            (
+                "AllVariables",
+                false,
+                "true to include every channel variable.",
+            ),
+        ],
+        privilege: "system,call,reporting,all",
+    },
+    ActionDoc {
+        name: "UserEvent",
+        synopsis: "Send an arbitrary event. ",
+        provided_by: "builtin",
+        since: "1.2.0",
+        description: &["Sends an event made of the action's own headers to every session."],
+        params: &[
+            ACTION_ID,
+            ("UserEvent", true, "The event name."),
+            ("Header1", false, "Any header; may repeat."),
+        ],
+        privilege: "user,all",
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static ActionDoc> {

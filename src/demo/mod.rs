@@ -5,7 +5,15 @@
 //! `amicon serve` runs it as a standalone AMI server for testing other clients
 //! ([`serve`]). The parts: [`sim`] is the PBX (calls, channels, a queue) as pure state
 //! driven by a seeded RNG and a given clock; [`session`] is one client's protocol, also
-//! pure; [`server`] puts them on sockets; [`users`] says who may log in.
+//! pure; [`server`] puts them on sockets (and runs the benchmark flood); [`users`] says
+//! who may log in; [`actions`] is what `ListCommands` and `manager show command` print;
+//! [`wire`] writes messages byte for byte as Asterisk does.
+//!
+//! The demo office: phones `PJSIP/alice` (2001) to `PJSIP/paula` (2014), a `support`
+//! queue (extension 600, agents carol, dave, erin, mei) fed by outside callers on
+//! `PJSIP/trunk`, and test extensions for `Local/<exten>@<any context>` originates:
+//! `echo` (answers, 2 s), `long` (30 s), `short`, `busy`, `noanswer`, a phone's name or
+//! number, `600`/`support`. Other extensions fail like a missing one.
 
 pub mod actions;
 pub mod server;
@@ -88,6 +96,17 @@ impl DemoServer {
         (name, secret)
     }
 
+    /// How the console connects to this server: its address and first user, MD5 login.
+    pub fn session_config(&self) -> crate::session::SessionConfig {
+        let (user, secret) = self.login();
+        let endpoint = crate::session::Endpoint {
+            host: self.addr.ip().to_string(),
+            port: self.addr.port(),
+            tls: false,
+        };
+        crate::session::SessionConfig::new(endpoint, user, secret)
+    }
+
     /// Every user name that may log in.
     pub fn user_names(&self) -> Vec<String> {
         self.shared.users().names().map(str::to_string).collect()
@@ -115,7 +134,10 @@ impl Drop for DemoServer {
 
 /// Starts the simulated PBX on `options.listen` inside the current tokio runtime.
 pub async fn start(options: DemoOptions) -> std::io::Result<DemoServer> {
-    let listener = TcpListener::bind(options.listen).await?;
+    let listen = options.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr()?;
     let users = if options.users.is_empty() {
         Users::default_demo()
@@ -140,7 +162,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<DemoServer> {
 }
 
 /// `amicon serve`: a standalone AMI server for testing other clients.
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Clone)]
 pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:5038")]
@@ -162,6 +184,25 @@ pub struct ServeArgs {
     pub flood: Option<FloodRate>,
 }
 
+/// `--user` values hold secrets: `Debug` shows only the names.
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users: Vec<String> = self
+            .user
+            .iter()
+            .map(|u| format!("{}:***", u.split(':').next().unwrap_or_default()))
+            .collect();
+        f.debug_struct("ServeArgs")
+            .field("listen", &self.listen)
+            .field("rate", &self.rate)
+            .field("seed", &self.seed)
+            .field("users", &self.users)
+            .field("user", &users)
+            .field("flood", &self.flood)
+            .finish()
+    }
+}
+
 /// Runs `amicon serve` until Ctrl-C, saying on stderr where it listens and who may log in.
 pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
     let invalid =
@@ -169,6 +210,16 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
     let mut users = Users::default();
     if let Some(path) = &args.users {
         users.add_file(path).map_err(invalid)?;
+        if users.is_empty() {
+            let message = format!(
+                "{}: no users in this file (expected `name = secret` lines)",
+                path.display()
+            );
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                message,
+            ));
+        }
     }
     for flag in &args.user {
         users.add_flag(flag).map_err(invalid)?;
@@ -194,6 +245,11 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
         "amicon serve: simulated Asterisk 22 AMI listening on {} (seed {seed})",
         server.local_addr()
     );
+    if defaulted && !server.local_addr().ip().is_loopback() {
+        eprintln!(
+            "amicon serve: warning: listening beyond this machine with the well-known demo/demo login; pass --users or --user"
+        );
+    }
     if defaulted {
         eprintln!(
             "amicon serve: no users given; accepting user `{}` with secret `{}`",

@@ -30,6 +30,8 @@ const TICK: Duration = Duration::from_millis(50);
 const BACKLOG: usize = 4096;
 /// A client that accepts nothing for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Asterisk's `authtimeout`: an unauthenticated connection is closed, silently, after it.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Flood writes are cut at event boundaries into pieces of about this size.
 const FLOOD_CHUNK: usize = 256 * 1024;
 /// Events kept in the pre-encoded flood buffer.
@@ -62,26 +64,54 @@ struct FloodBuffer {
     bytes: Bytes,
     /// Start of each event, then the end of the last one.
     bounds: Vec<usize>,
+    /// The class of each event.
+    classes: Vec<u32>,
 }
 
 impl FloodBuffer {
     fn build(seed: u64) -> Self {
         let start: Micros = 1_795_000_000_000_000;
         let mut pbx = Pbx::new(seed, 20.0, start);
+        let mut events = Vec::with_capacity(FLOOD_EVENTS + 64);
+        let mut t = start;
+        while events.len() < FLOOD_EVENTS {
+            t += 100_000;
+            events.extend(pbx.advance(t).into_iter().filter(|e| e.class != 0));
+        }
+        Self::from_events(events.iter())
+    }
+
+    fn from_events<'a>(events: impl Iterator<Item = &'a SimEvent>) -> Self {
         let mut bytes = BytesMut::new();
         let mut bounds = vec![0];
-        let mut t = start;
-        while bounds.len() <= FLOOD_EVENTS {
-            t += 100_000;
-            for event in pbx.advance(t).into_iter().filter(|e| e.class != 0) {
-                bytes.extend_from_slice(&event.wire);
-                bounds.push(bytes.len());
-            }
+        let mut classes = Vec::new();
+        for event in events {
+            bytes.extend_from_slice(&event.wire);
+            bounds.push(bytes.len());
+            classes.push(event.class);
         }
         FloodBuffer {
             bytes: bytes.freeze(),
             bounds,
+            classes,
         }
+    }
+
+    /// The events a session with `mask` receives: this buffer when it takes them all,
+    /// else a filtered copy (None when it takes none).
+    fn for_mask(self: &Arc<Self>, mask: u32) -> Option<Arc<Self>> {
+        if self.classes.iter().all(|c| c & mask != 0) {
+            return Some(self.clone());
+        }
+        let kept: Vec<SimEvent> = (0..self.events())
+            .filter(|&i| self.classes[i] & mask != 0)
+            .map(|i| SimEvent {
+                class: self.classes[i],
+                wire: self.bytes.slice(self.bounds[i]..self.bounds[i + 1]),
+                outcome: None,
+            })
+            .collect();
+        (!kept.is_empty()).then(|| Arc::new(Self::from_events(kept.iter())))
     }
 
     fn events(&self) -> usize {
@@ -114,7 +144,7 @@ pub(crate) struct Shared {
     pbx: Mutex<Pbx>,
     users: Users,
     events: broadcast::Sender<Arc<[SimEvent]>>,
-    flood: Option<(FloodRate, FloodBuffer)>,
+    flood: Option<(FloodRate, Arc<FloodBuffer>)>,
     flood_sent: AtomicU64,
     connections: AtomicU64,
     seed: u64,
@@ -134,7 +164,7 @@ impl Shared {
             pbx: Mutex::new(Pbx::new(seed, calls_per_second, now())),
             users,
             events,
-            flood: flood.map(|rate| (rate, FloodBuffer::build(seed))),
+            flood: flood.map(|rate| (rate, Arc::new(FloodBuffer::build(seed)))),
             flood_sent: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             seed,
@@ -289,8 +319,10 @@ async fn serve_connection(
         return End::Error(e);
     }
     let mut flooding = false;
+    let mut flood_buffer: Option<Arc<FloodBuffer>> = None;
     let mut flood_at = 0usize;
     let flood_started = Instant::now();
+    let auth_deadline = tokio::time::Instant::now() + AUTH_TIMEOUT;
     let mut batch = BytesMut::new();
     loop {
         let flood_delay = match (&shared.flood, flooding) {
@@ -303,6 +335,7 @@ async fn serve_connection(
         tokio::select! {
             biased;
             _ = shutdown.changed() => return End::Closed,
+            _ = tokio::time::sleep_until(auth_deadline), if !session.is_logged_in() => return End::Closed,
             frame = frames.next() => {
                 let message = match frame {
                     None => return End::Closed,
@@ -333,16 +366,18 @@ async fn serve_connection(
                             let _ = out.shutdown().await;
                             return End::Closed;
                         }
-                        Effect::LoggedIn => {
-                            flooding = shared.flood.is_some() && session.event_mask() != 0;
+                        Effect::EventMaskSet => {
+                            flood_buffer = shared.flood.as_ref().and_then(|(_, b)| b.for_mask(session.event_mask()));
+                            flooding = flood_buffer.is_some();
+                            flood_at = 0;
                             Ok(())
                         }
                         Effect::Publish => {
                             shared.publish();
                             Ok(())
                         }
-                        Effect::AwaitOriginate { call, action_id } => {
-                            match await_originate(&mut events, &session, call, flooding).await {
+                        Effect::AwaitOriginate { call, action_id, limit } => {
+                            match await_originate(&mut events, &session, call, flooding, limit).await {
                                 Ok((success, held)) => {
                                     let mut bytes = BytesMut::from(&Session::originate_reply(action_id.as_deref(), success)[..]);
                                     bytes.extend_from_slice(&held);
@@ -354,6 +389,28 @@ async fn serve_connection(
                     };
                     if let Err(e) = result {
                         return End::Error(e);
+                    }
+                }
+                // Like `process_events()` after each action: what is queued goes out now,
+                // before the next action is read.
+                if !flooding {
+                    batch.clear();
+                    loop {
+                        match events.try_recv() {
+                            Ok(published) => {
+                                for event in published.iter().filter(|e| session.wants(e.class)) {
+                                    batch.extend_from_slice(&event.wire);
+                                }
+                            }
+                            Err(broadcast::error::TryRecvError::Empty) => break,
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => return End::Lagged(n),
+                            Err(broadcast::error::TryRecvError::Closed) => return End::Closed,
+                        }
+                    }
+                    if !batch.is_empty() {
+                        if let Err(e) = write(&mut out, &batch).await {
+                            return End::Error(e);
+                        }
                     }
                 }
             }
@@ -373,7 +430,7 @@ async fn serve_connection(
                 Err(broadcast::error::RecvError::Closed) => return End::Closed,
             },
             _ = async { if let Some(d) = flood_delay { tokio::time::sleep(d).await } }, if flooding => {
-                let Some((rate, buffer)) = &shared.flood else { continue };
+                let (Some((rate, _)), Some(buffer)) = (&shared.flood, &flood_buffer) else { continue };
                 let allowed = match rate {
                     FloodRate::Max => usize::MAX,
                     FloodRate::PerSecond(r) => {
@@ -417,10 +474,15 @@ async fn await_originate(
     session: &Session,
     call: u64,
     flooding: bool,
+    limit: Duration,
 ) -> Result<(bool, BytesMut), End> {
     let mut held = BytesMut::new();
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
-        match events.recv().await {
+        let Ok(received) = tokio::time::timeout_at(deadline, events.recv()).await else {
+            return Ok((false, held));
+        };
+        match received {
             Ok(batch) => {
                 let mut outcome = None;
                 for event in batch.iter() {

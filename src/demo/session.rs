@@ -31,8 +31,9 @@ pub enum Effect {
     FailAndClose(Bytes),
     /// Close once everything before is written (Logoff).
     Close,
-    /// Login succeeded: start delivering events (or the flood).
-    LoggedIn,
+    /// Login succeeded or the Events action ran: (re)start delivering events, or the
+    /// flood, for the new mask.
+    EventMaskSet,
     /// The PBX changed: publish its new events now.
     Publish,
     /// A synchronous Originate: answer when the call is up or has failed, and read no
@@ -40,6 +41,8 @@ pub enum Effect {
     AwaitOriginate {
         call: CallId,
         action_id: Option<Vec<u8>>,
+        /// Give up (`Originate failed`) after this long.
+        limit: std::time::Duration,
     },
 }
 
@@ -163,6 +166,8 @@ impl Session {
             "coreshowchannels" => send(core_show_channels(id, ctx)),
             "queuestatus" => send(queue_status(id, &headers, ctx)),
             "queuesummary" => send(queue_summary(id, &headers, ctx)),
+            "status" => status(id, &headers, ctx),
+            "userevent" => user_event(id, msg, &headers, ctx),
             "originate" => originate(id, &headers, ctx),
             "hangup" => hangup(id, &headers, ctx),
             "events" => match headers.get("EventMask").filter(|m| !m.is_empty()) {
@@ -171,7 +176,7 @@ impl Session {
                     self.mask = parse_mask(mask);
                     let mut w = Writer::response("Success", id, None);
                     w.header("Events", if self.mask != 0 { "On" } else { "Off" });
-                    send(w.finish())
+                    vec![Effect::Send(w.finish()), Effect::EventMaskSet]
                 }
             },
             _ => error(
@@ -242,7 +247,7 @@ impl Session {
             out.push(Effect::Send(w.finish()));
         }
         self.user = Some(name);
-        out.push(Effect::LoggedIn);
+        out.push(Effect::EventMaskSet);
         out
     }
 }
@@ -553,6 +558,121 @@ fn queue_summary(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) ->
     w.into_bytes()
 }
 
+/// `UserEvent`: every other line of the action, byte for byte, goes out to all sessions
+/// reading the `user` class (vector `userevent-raw-headers`).
+fn user_event(
+    id: Option<&[u8]>,
+    msg: &Message,
+    headers: &Headers<'_>,
+    ctx: &mut Context<'_>,
+) -> Vec<Effect> {
+    let Some(name) = headers.get("UserEvent").filter(|n| !n.is_empty()) else {
+        return error(id, "UserEvent not specified");
+    };
+    let mut w = Writer::event("UserEvent", "user,all");
+    w.header("UserEvent", name);
+    let mut raw = w.into_bytes().to_vec();
+    for i in 0..msg.len().min(MAX_HEADERS) {
+        let (key, _) = msg.header(i);
+        if key.eq_ignore_ascii_case(b"Action") || key.eq_ignore_ascii_case(b"UserEvent") {
+            continue;
+        }
+        raw.extend_from_slice(msg.line(i));
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"\r\n");
+    ctx.pbx.inject(class::USER, Bytes::from(raw));
+    vec![
+        Effect::Send(Writer::response("Success", id, Some("Event Sent")).finish()),
+        Effect::Publish,
+    ]
+}
+
+/// `Status`: one `Status` event per channel, `Privilege: Call` and the ActionID last, as
+/// captured (vector `status-eventlist`).
+fn status(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) -> Vec<Effect> {
+    let wanted = headers.text("Channel");
+    let channels: Vec<&sim::Channel> = ctx
+        .pbx
+        .channels()
+        .iter()
+        .filter(|c| wanted.is_empty() || c.name == wanted)
+        .collect();
+    if !wanted.is_empty() && channels.is_empty() {
+        return error(id, "No such channel");
+    }
+    let names = headers.text("Variables");
+    let all = headers.get("AllVariables").is_some_and(|v| {
+        matches!(
+            String::from_utf8_lossy(v).to_ascii_lowercase().as_str(),
+            "yes" | "true" | "1" | "on"
+        )
+    });
+    let mut w = list_start(id, "Channel status will follow");
+    for ch in &channels {
+        let local = ch.name.starts_with("Local/");
+        let format = if local { "slin" } else { "ulaw" };
+        w.header("Event", "Status").header("Privilege", "Call");
+        sim::snapshot(&mut w, "", ch);
+        w.header("Type", ch.name.split('/').next().unwrap_or_default())
+            .header("DNID", "")
+            .header(
+                "EffectiveConnectedLineNum",
+                if ch.connected_num.is_empty() {
+                    "<unknown>"
+                } else {
+                    &ch.connected_num
+                },
+            )
+            .header(
+                "EffectiveConnectedLineName",
+                escape_c(if ch.connected_name.is_empty() {
+                    "<unknown>"
+                } else {
+                    &ch.connected_name
+                })
+                .as_bytes(),
+            )
+            .header("TimeToHangup", "0")
+            .header("BridgeID", ch.bridge.as_deref().unwrap_or(""))
+            .header("Application", &ch.application)
+            .header("Data", &ch.app_data)
+            .header("Nativeformats", format!("({format})"))
+            .header("Readformat", format)
+            .header("Readtrans", "")
+            .header("Writeformat", format)
+            .header("Writetrans", "")
+            .header("Callgroup", "0")
+            .header("Pickupgroup", "0")
+            .header(
+                "Seconds",
+                (ctx.now.saturating_sub(ch.created) / 1_000_000).to_string(),
+            );
+        if all {
+            for (name, value) in &ch.variables {
+                w.header("Variable", format!("{name}={value}"));
+            }
+        } else {
+            for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                let value = ch
+                    .variables
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or("", |(_, v)| v.as_str());
+                w.header("Variable", format!("{name}={value}"));
+            }
+        }
+        w.action_id(id).end();
+    }
+    w.header("Event", "StatusComplete")
+        .action_id(id)
+        .header("EventList", "Complete")
+        .header("ListItems", channels.len().to_string())
+        .header("Items", channels.len().to_string())
+        .end();
+    send(w.into_bytes())
+}
+
 /// The CLI commands the demo answers, as word lists.
 const CLI: &[&str] = &[
     "core show version",
@@ -774,7 +894,8 @@ fn originate(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) ->
         30_000
     } else {
         match timeout.trim().parse::<u64>() {
-            Ok(t) => t,
+            // Longer than an hour is kept to an hour: nothing in the demo rings that long.
+            Ok(t) => t.min(3_600_000),
             Err(_) => return error(id, "Invalid timeout"),
         }
     };
@@ -817,6 +938,7 @@ fn originate(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) ->
             Effect::AwaitOriginate {
                 call,
                 action_id: id.map(<[u8]>::to_vec),
+                limit: std::time::Duration::from_millis(timeout_ms.saturating_add(10_000)),
             },
         ]
     }
@@ -870,6 +992,64 @@ fn hangup(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::secret::Secret;
+    use proptest::prelude::*;
+
+    fn any_header() -> impl Strategy<Value = (String, String)> {
+        let keys = prop_oneof![
+            Just("Action".to_string()),
+            Just("ActionID".to_string()),
+            Just("Channel".to_string()),
+            Just("Username".to_string()),
+            Just("Secret".to_string()),
+            Just("EventMask".to_string()),
+            Just("Command".to_string()),
+            Just("Timeout".to_string()),
+            Just("Variable".to_string()),
+            Just("CallerID".to_string()),
+            "[A-Za-z]{1,8}",
+        ];
+        let values = prop_oneof![
+            Just("Login".to_string()),
+            Just("Originate".to_string()),
+            Just("Hangup".to_string()),
+            Just("Events".to_string()),
+            Just("Command".to_string()),
+            Just("QueueStatus".to_string()),
+            Just("CoreShowChannels".to_string()),
+            Just("Local/echo@test".to_string()),
+            Just("PJSIP/alice".to_string()),
+            Just("/(/".to_string()),
+            Just("/.*/".to_string()),
+            Just("demo".to_string()),
+            Just("18446744073709551615".to_string()),
+            ".{0,40}",
+        ];
+        (keys, values)
+    }
+
+    proptest! {
+        #[test]
+        fn no_action_sequence_panics(actions in prop::collection::vec(prop::collection::vec(any_header(), 0..8), 1..12)) {
+            let addr: SocketAddr = "127.0.0.1:5038".parse().unwrap();
+            let mut session = Session::new(1, addr, addr);
+            let mut pbx = Pbx::new(1, 0.0, 1_795_000_000_000_000);
+            let mut users = Users::default();
+            users.add("demo", Secret::new("demo".into()));
+            let mut now = 1_795_000_000_000_000;
+            // Logged in first, so every action is reachable.
+            let login = Message::from_headers(&[("Action", "Login"), ("Username", "demo"), ("Secret", "demo")]);
+            session.handle(&login, &mut Context { pbx: &mut pbx, users: &users, now });
+            for headers in actions {
+                let msg = Message::from_headers(&headers);
+                session.handle(&msg, &mut Context { pbx: &mut pbx, users: &users, now });
+                now += 1_000_000;
+                pbx.advance(now);
+            }
+            pbx.advance(u64::MAX);
+        }
+    }
 
     #[test]
     fn masks_follow_strings_to_mask() {

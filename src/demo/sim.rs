@@ -53,6 +53,8 @@ pub struct Channel {
     pub app_data: String,
     pub created: Micros,
     pub bridge: Option<String>,
+    /// Channel variables set on it (`VarSet`), in the order first set.
+    pub variables: Vec<(String, String)>,
     call: CallId,
 }
 
@@ -125,10 +127,50 @@ pub const PHONES: &[Phone] = &[
         number: "2006",
         display: "山田 太郎",
     },
+    Phone {
+        endpoint: "francois",
+        number: "2007",
+        display: "François Dupré",
+    },
+    Phone {
+        endpoint: "grace",
+        number: "2008",
+        display: "Grace O'Neil",
+    },
+    Phone {
+        endpoint: "heidi",
+        number: "2009",
+        display: "Heidi Müller",
+    },
+    Phone {
+        endpoint: "ivan",
+        number: "2010",
+        display: "Иван Петров",
+    },
+    Phone {
+        endpoint: "minjun",
+        number: "2011",
+        display: "김민준",
+    },
+    Phone {
+        endpoint: "mei",
+        number: "2012",
+        display: "王美玲",
+    },
+    Phone {
+        endpoint: "omar",
+        number: "2013",
+        display: "Omar Haddad",
+    },
+    Phone {
+        endpoint: "paula",
+        number: "2014",
+        display: "Paula Ferreira",
+    },
 ];
 
 /// Indexes into [`PHONES`] of the `support` queue's agents.
-const AGENTS: &[usize] = &[2, 3, 4];
+const AGENTS: &[usize] = &[2, 3, 4, 11];
 pub const QUEUE: &str = "support";
 const QUEUE_EXTEN: &str = "600";
 
@@ -232,6 +274,10 @@ enum Step {
         talk: u64,
         reason: &'static str,
     },
+    /// The queue rings its free agents for this caller (decided when it runs).
+    QueueRing(String),
+    /// A phone this call no longer uses (an agent that was rung but did not answer).
+    Free(&'static str),
     MemberStatus {
         member: usize,
         status: u8,
@@ -249,6 +295,17 @@ struct Call {
     originate: Option<OriginateReply>,
     answered_at: Option<Micros>,
     tearing_down: bool,
+    /// Demo phones this call occupies, freed when it ends.
+    phones: Vec<&'static str>,
+}
+
+/// The channel that dials, as [`Pbx::dial_phone`] needs it.
+struct Caller {
+    uid: String,
+    number: String,
+    name: String,
+    /// The dialplan priority its `Dial` runs at.
+    priority: u32,
 }
 
 /// A timed list of steps, built before a call starts.
@@ -268,7 +325,10 @@ impl Script {
         self.steps.push((self.t, step));
     }
     fn wait(&mut self, seconds: f64) {
-        self.t += (seconds.max(0.0) * SECOND as f64) as Micros;
+        // Float-to-int casts saturate; the sum must too (an Originate may ask for any Timeout).
+        self.t = self
+            .t
+            .saturating_add((seconds.max(0.0) * SECOND as f64) as Micros);
     }
 }
 
@@ -333,6 +393,9 @@ pub struct Pbx {
     next_background: Micros,
     members: Vec<Member>,
     queue_callers: Vec<QueueCaller>,
+    /// Endpoints in a call; background calls only pick idle phones.
+    busy: Vec<&'static str>,
+    injected: Vec<SimEvent>,
     completed: u64,
     abandoned: u64,
     talk_total: u64,
@@ -375,6 +438,8 @@ impl Pbx {
             next_background: first,
             members,
             queue_callers: Vec::new(),
+            busy: Vec::new(),
+            injected: Vec::new(),
             completed: 0,
             abandoned: 0,
             talk_total: 0,
@@ -431,10 +496,20 @@ impl Pbx {
         )
     }
 
+    /// Queues an event made outside the simulation (a client's `UserEvent`); it comes
+    /// out first from the next [`Pbx::advance`].
+    pub fn inject(&mut self, class: u32, wire: Bytes) {
+        self.injected.push(SimEvent {
+            class,
+            wire,
+            outcome: None,
+        });
+    }
+
     /// Runs every step due at or before `now` (starting background calls on the way)
     /// and returns their events in order.
     pub fn advance(&mut self, now: Micros) -> Vec<SimEvent> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.injected);
         loop {
             let next_step = self.schedule.first_key_value().map(|(k, _)| k.0);
             let background = (self.calls_per_second > 0.0).then_some(self.next_background);
@@ -475,6 +550,22 @@ impl Pbx {
         self.next_call += 1;
         self.calls.insert(id, Call::default());
         id
+    }
+
+    /// Marks `endpoint` in use by `call` until the call ends.
+    fn occupy(&mut self, call: CallId, endpoint: &'static str) {
+        self.busy.push(endpoint);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.phones.push(endpoint);
+        }
+    }
+
+    fn idle_phones(&self) -> Vec<Phone> {
+        PHONES
+            .iter()
+            .copied()
+            .filter(|p| !self.busy.contains(&p.endpoint))
+            .collect()
     }
 
     fn new_uid(&mut self, now: Micros) -> String {
@@ -530,6 +621,7 @@ impl Pbx {
             app_data: String::new(),
             created: now,
             bridge: None,
+            variables: Vec::new(),
             call,
         }
     }
@@ -544,19 +636,25 @@ impl Pbx {
 
     /// One phone calls another: ring, then answer and talk, or busy, no answer, cancel.
     fn internal_call(&mut self, now: Micros) {
-        let from = PHONES[self.rng.usize(..PHONES.len())];
-        let mut to = PHONES[self.rng.usize(..PHONES.len())];
-        if to.endpoint == from.endpoint {
-            to = PHONES[(PHONES
-                .iter()
-                .position(|p| p.endpoint == from.endpoint)
-                .unwrap_or(0)
-                + 1)
-                % PHONES.len()];
+        // Agents are left to the queue.
+        let idle: Vec<Phone> = self
+            .idle_phones()
+            .into_iter()
+            .filter(|p| !AGENTS.iter().any(|&a| PHONES[a].endpoint == p.endpoint))
+            .collect();
+        if idle.len() < 2 {
+            return; // everyone is on the phone: nobody places a new call
         }
+        let from = idle[self.rng.usize(..idle.len())];
+        let others: Vec<Phone> = idle
+            .iter()
+            .copied()
+            .filter(|p| p.endpoint != from.endpoint)
+            .collect();
+        let to = others[self.rng.usize(..others.len())];
         let call = self.new_call();
         let a_name = format!("PJSIP/{}-{}", from.endpoint, self.new_suffix());
-        let mut a = self.channel(
+        let a = self.channel(
             call,
             a_name,
             None,
@@ -566,9 +664,42 @@ impl Pbx {
             to.number,
             now,
         );
-        a.connected_num = "<unknown>".into();
+        let ua = a.uniqueid.clone();
+        let dev_a = format!("PJSIP/{}", from.endpoint);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.devices = vec![dev_a.clone()];
+        }
+        self.occupy(call, from.endpoint);
+        self.occupy(call, to.endpoint);
+        let mut s = Script::new(now);
+        s.at(Step::Create(Box::new(a)));
+        s.at(Step::DeviceState(dev_a.clone(), "INUSE"));
+        let caller = Caller {
+            uid: ua,
+            number: from.number.into(),
+            name: from.display.into(),
+            priority: 1,
+        };
+        self.dial_phone(&mut s, call, &caller, to, now);
+        s.at(Step::DeviceState(dev_a, "NOT_INUSE"));
+        s.at(Step::End);
+        self.schedule(call, s);
+    }
+
+    /// `caller` runs `Dial(PJSIP/<to>,30)`: the phone rings, then answers and talks
+    /// (bridged), or is busy, or does not answer, or the caller gives up. Every channel
+    /// involved is hung up at the end.
+    fn dial_phone(
+        &mut self,
+        s: &mut Script,
+        call: CallId,
+        caller: &Caller,
+        to: Phone,
+        now: Micros,
+    ) {
+        let ua = caller.uid.clone();
+        let link = self.channel_link(s, &ua);
         let b_name = format!("PJSIP/{}-{}", to.endpoint, self.new_suffix());
-        let link = a.linkedid.clone();
         let mut b = self.channel(
             call,
             b_name,
@@ -579,24 +710,31 @@ impl Pbx {
             "",
             now,
         );
-        b.connected_num = from.number.into();
-        b.connected_name = from.display.into();
-        let (ua, ub) = (a.uniqueid.clone(), b.uniqueid.clone());
-        let dev_a = format!("PJSIP/{}", from.endpoint);
+        b.connected_num = caller.number.clone();
+        b.connected_name = caller.name.clone();
+        b.application = "AppDial".into();
+        b.app_data = "(Outgoing Line)".into();
+        let ub = b.uniqueid.clone();
+        let b_name = b.name.clone();
+        let a_name = self.channel_name(s, &ua);
+        let dial_status = |status: &str| {
+            vec![
+                Step::VarSet(ua.clone(), "DIALSTATUS".into(), status.into()),
+                Step::VarSet(ua.clone(), "DIALEDPEERNAME".into(), b_name.clone()),
+                Step::VarSet(ua.clone(), "DIALEDPEERNUMBER".into(), to.endpoint.into()),
+            ]
+        };
         let dev_b = format!("PJSIP/{}", to.endpoint);
         if let Some(c) = self.calls.get_mut(&call) {
-            c.devices = vec![dev_a.clone(), dev_b.clone()];
+            c.devices.push(dev_b.clone());
         }
-
-        let mut s = Script::new(now);
-        s.at(Step::Create(Box::new(a)));
+        let next = caller.priority + 1;
         s.at(Step::Exten {
             uid: ua.clone(),
-            priority: 1,
+            priority: caller.priority,
             app: "Dial",
             data: format!("PJSIP/{},30", to.endpoint),
         });
-        s.at(Step::DeviceState(dev_a.clone(), "INUSE"));
         s.at(Step::Create(Box::new(b)));
         s.at(Step::DialBegin {
             from: Some(ua.clone()),
@@ -614,10 +752,13 @@ impl Pbx {
                 to: ub.clone(),
                 status: "BUSY",
             });
+            for step in dial_status("BUSY") {
+                s.at(step);
+            }
             s.at(Step::Hangup(ub, 17));
             s.at(Step::Exten {
                 uid: ua.clone(),
-                priority: 2,
+                priority: next,
                 app: "Hangup",
                 data: String::new(),
             });
@@ -629,10 +770,13 @@ impl Pbx {
                 to: ub.clone(),
                 status: "NOANSWER",
             });
+            for step in dial_status("NOANSWER") {
+                s.at(step);
+            }
             s.at(Step::Hangup(ub, 19));
             s.at(Step::Exten {
                 uid: ua.clone(),
-                priority: 2,
+                priority: next,
                 app: "Hangup",
                 data: String::new(),
             });
@@ -645,6 +789,9 @@ impl Pbx {
                 to: ub.clone(),
                 status: "CANCEL",
             });
+            for step in dial_status("CANCEL") {
+                s.at(step);
+            }
             s.at(Step::Hangup(ub, 16));
             s.at(Step::Hangup(ua, 16));
         } else {
@@ -656,12 +803,33 @@ impl Pbx {
                 to: ub.clone(),
                 status: "ANSWER",
             });
+            for step in dial_status("ANSWER") {
+                s.at(step);
+            }
             s.at(Step::State(ua.clone(), 6));
             let bridge = self.bridge_id();
             s.at(Step::BridgeCreate(bridge.clone()));
             s.at(Step::BridgeEnter(bridge.clone(), ub.clone()));
             s.at(Step::BridgeEnter(bridge.clone(), ua.clone()));
-            s.wait(self.talk_time());
+            s.at(Step::VarSet(
+                ub.clone(),
+                "BRIDGEPEER".into(),
+                a_name.clone(),
+            ));
+            s.at(Step::VarSet(
+                ua.clone(),
+                "BRIDGEPEER".into(),
+                b_name.clone(),
+            ));
+            let talk = self.talk_time();
+            s.wait(talk);
+            let answered = format!("{}", talk as u64);
+            s.at(Step::VarSet(ua.clone(), "ANSWEREDTIME".into(), answered));
+            s.at(Step::VarSet(
+                ua.clone(),
+                "ANSWEREDTIME_MS".into(),
+                format!("{}", (talk * 1000.0) as u64),
+            ));
             let (first, second) = if self.rng.bool() { (ua, ub) } else { (ub, ua) };
             s.at(Step::HangupRequest(first.clone(), 16));
             s.at(Step::BridgeLeave(first.clone()));
@@ -672,17 +840,169 @@ impl Pbx {
             s.at(Step::Hangup(second, 16));
         }
         s.at(Step::DeviceState(dev_b, "NOT_INUSE"));
-        s.at(Step::DeviceState(dev_a, "NOT_INUSE"));
-        s.at(Step::End);
-        self.schedule(call, s);
+    }
+
+    /// The name of a channel created earlier in script `s` (or already live).
+    fn channel_name(&self, s: &Script, uid: &str) -> String {
+        s.steps
+            .iter()
+            .find_map(|(_, step)| match step {
+                Step::Create(c) if c.uniqueid == uid => Some(c.name.clone()),
+                _ => None,
+            })
+            .or_else(|| self.channel_by_uid(uid).map(|c| c.name.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The Linkedid of a channel created earlier in script `s`.
+    fn channel_link(&self, s: &Script, uid: &str) -> String {
+        s.steps
+            .iter()
+            .find_map(|(_, step)| match step {
+                Step::Create(c) if c.uniqueid == uid => Some(c.linkedid.clone()),
+                _ => None,
+            })
+            .or_else(|| self.channel_by_uid(uid).map(|c| c.linkedid.clone()))
+            .unwrap_or_else(|| uid.to_string())
+    }
+
+    /// Originate to one of the demo phones: it rings, and once answered it runs the
+    /// requested extension (another phone, a Local test extension) or application.
+    fn phone_originate(
+        &mut self,
+        call: CallId,
+        phone: Phone,
+        request: &OriginateRequest,
+        now: Micros,
+    ) -> Script {
+        let mut s = Script::new(now);
+        let name = format!("PJSIP/{}-{}", phone.endpoint, self.new_suffix());
+        let unknown = ("<unknown>", "<unknown>");
+        let a = self.channel(
+            call,
+            name,
+            None,
+            0,
+            unknown,
+            &request.context,
+            &request.exten,
+            now,
+        );
+        let ua = a.uniqueid.clone();
+        let device = format!("PJSIP/{}", phone.endpoint);
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.devices = vec![device.clone()];
+        }
+        self.occupy(call, phone.endpoint);
+        s.at(Step::Create(Box::new(a)));
+        let has_cid = !request.caller_num.is_empty() || !request.caller_name.is_empty();
+        if has_cid {
+            s.at(Step::CallerId(
+                ua.clone(),
+                request.caller_num.clone(),
+                request.caller_name.clone(),
+            ));
+        }
+        s.at(Step::State(ua.clone(), 5));
+        s.at(Step::DeviceState(device.clone(), "RINGING"));
+        let timeout = if request.timeout_ms == 0 {
+            30.0
+        } else {
+            request.timeout_ms as f64 / 1000.0
+        };
+        let roll = self.rng.f64();
+        if roll < 0.08 {
+            s.wait(0.5);
+            s.at(Step::Hangup(ua.clone(), 17));
+            s.at(Step::OriginateResponse {
+                success: false,
+                reason: 5,
+                uid: Some(ua),
+            });
+        } else if roll < 0.15 {
+            s.wait(timeout);
+            s.at(Step::Hangup(ua.clone(), 19));
+            s.at(Step::OriginateResponse {
+                success: false,
+                reason: 3,
+                uid: Some(ua),
+            });
+        } else {
+            s.wait(1.0 + self.rng.f64() * 3.0);
+            s.at(Step::State(ua.clone(), 6));
+            s.at(Step::DeviceState(device.clone(), "INUSE"));
+            s.at(Step::OriginateResponse {
+                success: true,
+                reason: 4,
+                uid: Some(ua.clone()),
+            });
+            let target = PHONES
+                .iter()
+                .find(|p| p.number == request.exten || p.endpoint == request.exten);
+            let caller = Caller {
+                uid: ua.clone(),
+                number: if has_cid {
+                    request.caller_num.clone()
+                } else {
+                    phone.number.into()
+                },
+                name: if has_cid {
+                    request.caller_name.clone()
+                } else {
+                    phone.display.into()
+                },
+                priority: request.priority.max(1),
+            };
+            match (request.application.is_empty(), target) {
+                (true, Some(to)) if to.endpoint != phone.endpoint => {
+                    self.occupy(call, to.endpoint);
+                    self.dial_phone(&mut s, call, &caller, *to, now)
+                }
+                (true, _) => {
+                    let seconds = match program_for(&request.exten, &mut self.rng) {
+                        Some(Program::Answer { seconds }) => seconds,
+                        _ => 0.0,
+                    };
+                    s.at(Step::Exten {
+                        uid: ua.clone(),
+                        priority: caller.priority,
+                        app: "Wait",
+                        data: format_seconds(seconds),
+                    });
+                    s.wait(seconds);
+                    s.at(Step::Exten {
+                        uid: ua.clone(),
+                        priority: caller.priority + 1,
+                        app: "Hangup",
+                        data: String::new(),
+                    });
+                    s.at(Step::SoftHangupRequest(ua.clone(), 16));
+                    s.at(Step::Hangup(ua, 16));
+                }
+                (false, _) => {
+                    s.at(Step::Exten {
+                        uid: ua.clone(),
+                        priority: 1,
+                        app: app_name(&request.application),
+                        data: request.data.clone(),
+                    });
+                    s.wait(10.0);
+                    s.at(Step::SoftHangupRequest(ua.clone(), 16));
+                    s.at(Step::Hangup(ua, 16));
+                }
+            }
+        }
+        s.at(Step::DeviceState(device, "NOT_INUSE"));
+        s
     }
 
     /// Mostly short calls, a few long ones.
     fn talk_time(&mut self) -> f64 {
-        if self.rng.f64() < 0.15 {
-            60.0 + self.rng.f64() * 240.0
+        // Short enough that a watcher sees calls end; a few long ones stay on screen.
+        if self.rng.f64() < 0.1 {
+            40.0 + self.rng.f64() * 80.0
         } else {
-            4.0 + self.rng.f64() * 40.0
+            3.0 + self.rng.f64() * 17.0
         }
     }
 
@@ -703,7 +1023,6 @@ impl Pbx {
             now,
         );
         let ut = t.uniqueid.clone();
-        let link = t.linkedid.clone();
         let mut s = Script::new(now);
         s.at(Step::Create(Box::new(t)));
         s.at(Step::Exten {
@@ -722,18 +1041,55 @@ impl Pbx {
         s.at(Step::QueueJoin(ut.clone()));
         let hold = 1.0 + self.rng.f64() * 15.0;
         s.wait(hold);
-        if self.rng.f64() < 0.15 {
+        if self.rng.f64() < 0.1 {
             s.at(Step::QueueAbandon(ut.clone()));
             s.at(Step::HangupRequest(ut.clone(), 16));
             s.at(Step::Hangup(ut, 16));
             s.at(Step::End);
+        } else {
+            s.at(Step::QueueRing(ut));
+        }
+        self.schedule(call, s);
+    }
+
+    /// The queue tries its free agents for caller `ut`, now: all ring, one answers. With
+    /// no agent free the caller waits on, and gives up after a minute.
+    fn queue_ring(&mut self, call: CallId, ut: String, now: Micros) {
+        let Some(caller) = self.channel_by_uid(&ut) else {
+            return; // hung up meanwhile
+        };
+        let (number, name, link) = (
+            caller.caller_num.clone(),
+            caller.caller_name.clone(),
+            caller.linkedid.clone(),
+        );
+        let (number, name) = (number.as_str(), name.as_str());
+        let waited = self
+            .queue_callers
+            .iter()
+            .find(|q| q.uniqueid == ut)
+            .map_or(0, |q| now.saturating_sub(q.joined));
+        let mut s = Script::new(now);
+        let free: Vec<usize> = (0..self.members.len())
+            .filter(|&m| !self.busy.contains(&self.members[m].phone.endpoint))
+            .collect();
+        if free.is_empty() {
+            if waited > 60 * SECOND {
+                s.at(Step::QueueAbandon(ut.clone()));
+                s.at(Step::HangupRequest(ut.clone(), 16));
+                s.at(Step::Hangup(ut, 16));
+                s.at(Step::End);
+            } else {
+                s.wait(3.0);
+                s.at(Step::QueueRing(ut));
+            }
             self.schedule(call, s);
             return;
         }
-        // Ring every agent; the one that answers is drawn now.
         let mut legs = Vec::new();
-        for member in 0..self.members.len() {
+        for member in free {
             let phone = self.members[member].phone;
+            self.occupy(call, phone.endpoint);
             let leg_name = format!("PJSIP/{}-{}", phone.endpoint, self.new_suffix());
             let mut leg = self.channel(
                 call,
@@ -747,6 +1103,8 @@ impl Pbx {
             );
             leg.connected_num = number.into();
             leg.connected_name = name.into();
+            leg.application = "AppQueue".into();
+            leg.app_data = "(Outgoing Line)".into();
             let uid = leg.uniqueid.clone();
             s.at(Step::Create(Box::new(leg)));
             s.at(Step::AgentCalled {
@@ -795,6 +1153,7 @@ impl Pbx {
                     in_call: false,
                     took_call: false,
                 });
+                s.at(Step::Free(self.members[*member].phone.endpoint));
             }
         }
         s.at(Step::QueueLeave(ut.clone()));
@@ -860,6 +1219,12 @@ impl Pbx {
         };
         if let Some(c) = self.calls.get_mut(&call) {
             c.originate = Some(reply);
+        }
+        if let Some(phone) = parse_phone(&request.channel) {
+            let mut s = self.phone_originate(call, phone, &request, now);
+            s.at(Step::End);
+            self.schedule(call, s);
+            return call;
         }
         let mut s = Script::new(now);
         let local = parse_local(&request.channel);
@@ -1200,7 +1565,12 @@ impl Pbx {
                 dialplan_event(w)
             }
             Step::VarSet(uid, name, value) => {
-                let ch = self.channel_by_uid(&uid)?;
+                let ch = self.channel_mut(&uid)?;
+                match ch.variables.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = value.clone(),
+                    None => ch.variables.push((name.clone(), value.clone())),
+                }
+                let ch = &*ch;
                 let mut w = Writer::event("VarSet", "dialplan,all");
                 snapshot(&mut w, "", ch);
                 w.header("Variable", name)
@@ -1478,8 +1848,29 @@ impl Pbx {
                 member_figures(&mut w, &m, self.started, true);
                 agent_event(w)
             }
+            Step::QueueRing(uid) => {
+                self.queue_ring(call, uid, now);
+                None
+            }
+            Step::Free(endpoint) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    if let Some(i) = c.phones.iter().position(|p| *p == endpoint) {
+                        c.phones.swap_remove(i);
+                        if let Some(i) = self.busy.iter().position(|b| *b == endpoint) {
+                            self.busy.swap_remove(i);
+                        }
+                    }
+                }
+                None
+            }
             Step::End => {
-                self.calls.remove(&call);
+                if let Some(ended) = self.calls.remove(&call) {
+                    for phone in ended.phones {
+                        if let Some(i) = self.busy.iter().position(|b| *b == phone) {
+                            self.busy.swap_remove(i);
+                        }
+                    }
+                }
                 self.processed += 1;
                 None
             }
@@ -1581,6 +1972,18 @@ fn parse_local(channel: &str) -> Option<(String, String)> {
     Some((exten.to_string(), context.to_string()))
 }
 
+/// `PJSIP/<endpoint>` of a demo phone.
+fn parse_phone(channel: &str) -> Option<Phone> {
+    let rest = channel
+        .get(..6)
+        .filter(|t| t.eq_ignore_ascii_case("PJSIP/"))
+        .map(|_| &channel[6..])?;
+    PHONES
+        .iter()
+        .copied()
+        .find(|p| p.endpoint.eq_ignore_ascii_case(rest))
+}
+
 /// Applications the demo knows by name; anything else shows as `Wait`.
 fn app_name(app: &str) -> &'static str {
     const KNOWN: &[&str] = &[
@@ -1656,6 +2059,30 @@ mod tests {
     }
 
     #[test]
+    fn a_phone_is_never_in_two_background_calls_at_once() {
+        let mut pbx = Pbx::new(21, 3.0, T0);
+        for step in 1..600 {
+            pbx.advance(T0 + step * SECOND);
+            let mut in_use: Vec<&str> = pbx
+                .channels()
+                .iter()
+                .filter_map(|c| c.name.strip_prefix("PJSIP/"))
+                .filter_map(|n| n.split('-').next())
+                .filter(|e| *e != "trunk")
+                .collect();
+            let total = in_use.len();
+            in_use.sort_unstable();
+            in_use.dedup();
+            assert_eq!(
+                in_use.len(),
+                total,
+                "at {step} s: {:?}",
+                pbx.channels().iter().map(|c| &c.name).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
     fn hangup_of_a_live_channel_tears_down_its_call() {
         let mut pbx = Pbx::new(1, 0.0, T0);
         let request = OriginateRequest {
@@ -1681,6 +2108,38 @@ mod tests {
         assert!(pbx.channels().is_empty());
         assert!(pbx.advance(T0 + 100 * SECOND).is_empty());
         assert!(!pbx.hangup("Local/nothing", 16, T0));
+    }
+
+    #[test]
+    fn originating_to_a_demo_phone_rings_it_and_dials_the_extension() {
+        let mut answered = 0;
+        for seed in 0..20 {
+            let mut pbx = Pbx::new(seed, 0.0, T0);
+            let request = OriginateRequest {
+                channel: "PJSIP/alice".into(),
+                context: "from-internal".into(),
+                exten: "2002".into(),
+                priority: 1,
+                is_async: true,
+                ..Default::default()
+            };
+            pbx.originate(request, T0);
+            let events = pbx.advance(T0 + 3600 * SECOND);
+            let names = names(&events);
+            assert_eq!(names[0], "Newchannel");
+            assert!(names.iter().any(|n| n == "OriginateResponse"));
+            if names.iter().any(|n| n == "BridgeEnter") {
+                answered += 1;
+                assert!(events
+                    .iter()
+                    .any(|e| e.wire.windows(13).any(|w| w == b"PJSIP/bob-000")));
+            }
+            assert!(pbx.channels().is_empty());
+        }
+        assert!(
+            answered >= 10,
+            "{answered} of 20 calls were answered and bridged"
+        );
     }
 
     #[test]

@@ -1,0 +1,65 @@
+//! How fast the calls model folds events in, over realistic traffic from the demo PBX
+//! (Newchannel, Newexten, VarSet, Dial, bridges, queues, hangups), and how long one
+//! call's ladder takes to build (it is rebuilt on every draw of the detail view).
+
+use amicon::ami::Message;
+use amicon::calls::{Calls, CallsConfig};
+use amicon::demo::sim::Pbx;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn demo_traffic(seconds: u64) -> Vec<(SystemTime, Message)> {
+    let start = 1_800_000_000_000_000u64;
+    let mut pbx = Pbx::new(11, 20.0, start);
+    let mut out = Vec::new();
+    let mut now = start;
+    for _ in 0..seconds * 10 {
+        now += 100_000;
+        for e in pbx.advance(now) {
+            if e.class != 0 && !e.wire.is_empty() {
+                out.push((
+                    UNIX_EPOCH + Duration::from_micros(now),
+                    Message::parse(&e.wire),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn apply(c: &mut Criterion) {
+    let traffic = demo_traffic(60);
+    let mut group = c.benchmark_group("calls");
+    group.throughput(Throughput::Elements(traffic.len() as u64));
+    group.bench_function("apply demo traffic (20 calls/s for 60 s)", |b| {
+        b.iter_batched(
+            || Calls::new(CallsConfig::default()),
+            |mut calls| {
+                for (at, m) in &traffic {
+                    calls.apply(*at, m);
+                }
+                calls
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let mut calls = Calls::new(CallsConfig::default());
+    for (at, m) in &traffic {
+        calls.apply(*at, m);
+    }
+    let biggest = calls
+        .ordered()
+        .into_iter()
+        .max_by_key(|c| c.events().len())
+        .expect("some call")
+        .id;
+    let call = calls.get(biggest).expect("kept");
+    group.throughput(Throughput::Elements(call.events().len() as u64));
+    group.bench_function("ladder of the largest call", |b| b.iter(|| call.ladder()));
+    group.throughput(Throughput::Elements(calls.len() as u64));
+    group.bench_function("list order", |b| b.iter(|| calls.ordered().len()));
+    group.finish();
+}
+
+criterion_group!(benches, apply);
+criterion_main!(benches);

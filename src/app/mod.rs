@@ -1,0 +1,1113 @@
+//! The TUI's state and its one transition function: `update(&mut App, Msg) -> Vec<Cmd>`.
+//!
+//! Nothing here does I/O. The event loop in `crate::tui` feeds session batches, terminal
+//! input and clock ticks in as [`Msg`]s and carries out the returned [`Cmd`]s (send an
+//! action, copy to the clipboard, save a file, quit), so every behaviour can be tested
+//! without a terminal or a server.
+
+pub mod composer;
+pub mod keymap;
+pub mod log;
+pub mod query;
+
+use crate::ami::{Action, Kind};
+use crate::complete::{Catalog, Completion};
+use crate::history::History;
+use crate::session::{ActionError, ServerInfo, SessionEvent, SessionState, Stamped};
+use crate::templates::Template;
+use composer::{Composer, Outcome};
+use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use keymap::KeyAction;
+use log::{Entry, Item, Log, Tone, ViewOptions};
+use query::{Filter, FilterError};
+use ratatui::layout::{Position, Rect};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// How long a first Ctrl-C waits for the second.
+const INTERRUPT_WINDOW: Duration = Duration::from_secs(2);
+
+/// Settings of one TUI run.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    /// How many log lines are buffered before the oldest fall off.
+    pub ring_size: usize,
+    /// Ask before actions that hang up, kick or reload.
+    pub confirm_destructive: bool,
+    /// Shown in the status bar while connecting (`user@host:port`).
+    pub target: String,
+    /// The connection accepts any TLS certificate.
+    pub insecure_tls: bool,
+    /// No colours (`NO_COLOR` or `--no-color`); emphasis stays.
+    pub no_color: bool,
+    /// How bytes that are not UTF-8 are shown.
+    pub charset: crate::format::Charset,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            ring_size: 100_000,
+            confirm_destructive: true,
+            target: String::new(),
+            insecure_tls: false,
+            no_color: false,
+            charset: crate::format::Charset::UTF8,
+        }
+    }
+}
+
+/// What `update` consumes.
+#[derive(Debug)]
+pub enum Msg {
+    /// Everything the session published since the last wake-up, in order.
+    Session(Vec<Stamped>),
+    /// The session's stream ended (the session task is gone).
+    SessionClosed,
+    /// Terminal input: keys, mouse, paste, resize.
+    Input(Event),
+    /// The clock, for rates and countdowns.
+    Tick(SystemTime),
+    /// The session accepted (or refused) an action handed over by [`Cmd::Submit`].
+    Submitted(Result<String, ActionError>),
+    /// The answer to [`Background::ActionList`].
+    ActionList(Result<crate::session::Reply, ActionError>),
+    /// The answer to [`Background::ActionHelp`].
+    ActionHelp {
+        name: String,
+        reply: Result<crate::session::Reply, ActionError>,
+    },
+    /// A [`Cmd::Save`] finished: how many bytes, or why not.
+    Saved {
+        path: PathBuf,
+        result: Result<usize, String>,
+    },
+}
+
+/// What `update` asks the event loop to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cmd {
+    Submit(Action),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    Save {
+        path: PathBuf,
+        text: String,
+    },
+    /// Ask the server something for completion; the answer comes back as a [`Msg`].
+    Fetch(Background),
+    /// Add a sent block to the history file.
+    Remember(String),
+    /// Log off and leave.
+    Quit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Log,
+    Composer,
+}
+
+/// What covers the panes, if anything.
+#[derive(Debug)]
+pub enum Overlay {
+    Help,
+    Detail {
+        seq: u64,
+        scroll: u16,
+    },
+    Confirm {
+        action: Action,
+        why: String,
+    },
+    /// Completion candidates for the composer's cursor, at `row`.
+    Completion {
+        completion: Completion,
+        row: usize,
+        selected: usize,
+    },
+    /// The template list.
+    Templates {
+        selected: usize,
+    },
+}
+
+/// What the composer asks of the server in the background.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Background {
+    /// `ListCommands`: the actions this user may run.
+    ActionList,
+    /// `manager show command <name>`: one action's parameters.
+    ActionHelp(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BarKind {
+    Filter,
+    Search,
+    Save,
+    /// Search the composer history; Enter puts the newest match in the composer.
+    History,
+}
+
+/// The one-line input bar above the status bar.
+#[derive(Debug)]
+pub struct Bar {
+    pub kind: BarKind,
+    pub text: String,
+    pub error: Option<FilterError>,
+}
+
+/// What the status bar shows.
+#[derive(Debug)]
+pub struct Status {
+    pub state: SessionState,
+    /// When the state last changed (for the reconnect countdown).
+    pub state_at: SystemTime,
+    pub info: ServerInfo,
+    pub events_total: u64,
+    pub events_per_second: u64,
+    window_start: Option<SystemTime>,
+    window_events: u64,
+    pub rtt: Option<Duration>,
+    /// Messages the session's queue could not keep (the UI fell behind).
+    pub dropped: u64,
+    pub closed: bool,
+}
+
+/// Rows and rectangles of the last drawn layout, for mouse clicks and paging.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Regions {
+    pub log: Rect,
+    pub composer: Rect,
+    pub bar: Rect,
+    pub status: Rect,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub log: Log,
+    pub composer: Composer,
+    pub focus: Focus,
+    pub overlay: Option<Overlay>,
+    pub bar: Option<Bar>,
+    pub status: Status,
+    pub options: AppOptions,
+    pub regions: Regions,
+    /// The last filter text applied (shown in the log title, reopened by Ctrl-F).
+    pub filter_text: String,
+    /// A short message for the user, shown in the composer's title.
+    pub notice: Option<(Tone, String)>,
+    pub now: SystemTime,
+    interrupt_at: Option<SystemTime>,
+    /// The ActionID of the last block sent from the composer, until its response comes.
+    pub awaiting: Option<String>,
+    pub quitting: bool,
+    /// What completion knows about this server (actions, parameters, live values).
+    pub catalog: Catalog,
+    /// Blocks sent before (the file is written by the event loop, not by `update`).
+    pub history: History,
+    /// Where Up/Down recall is in `history`, and the block being typed before it started.
+    recall: Option<(usize, String)>,
+    pub templates: Vec<Template>,
+    /// The text of the block handed to the session, until it is accepted.
+    sent_block: Option<String>,
+}
+
+impl App {
+    pub fn new(options: AppOptions, now: SystemTime) -> Self {
+        let mut app = App {
+            log: Log::new(options.ring_size),
+            composer: Composer::with_colours(!options.no_color),
+            focus: Focus::Composer,
+            overlay: None,
+            bar: None,
+            status: Status {
+                state: SessionState::Connecting { attempt: 1 },
+                state_at: now,
+                info: ServerInfo::default(),
+                events_total: 0,
+                events_per_second: 0,
+                window_start: None,
+                window_events: 0,
+                rtt: None,
+                dropped: 0,
+                closed: false,
+            },
+            options,
+            regions: Regions::default(),
+            filter_text: String::new(),
+            notice: None,
+            now,
+            interrupt_at: None,
+            awaiting: None,
+            quitting: false,
+            catalog: Catalog::new(),
+            history: History::in_memory(),
+            recall: None,
+            templates: crate::templates::built_in(),
+            sent_block: None,
+        };
+        app.resize(80, 24);
+        app
+    }
+
+    /// Lays the screen out for a terminal of this size.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.regions = crate::ui::layout(Rect::new(0, 0, width, height), self.bar.is_some());
+    }
+
+    /// Lines of log on screen.
+    pub fn log_rows(&self) -> usize {
+        usize::from(self.regions.log.height.saturating_sub(1)).max(1)
+    }
+
+    /// Applies a filter typed into the bar. An error leaves the current view alone.
+    pub fn apply_filter(&mut self, text: &str) -> Result<(), FilterError> {
+        let filter = Filter::parse(text)?;
+        let mut options = self.log.options().clone();
+        options.filter = if filter.is_empty() {
+            None
+        } else {
+            Some(filter)
+        };
+        self.log.set_options(options);
+        self.filter_text = text.trim().to_string();
+        Ok(())
+    }
+
+    fn set_view(&mut self, change: impl FnOnce(&mut ViewOptions)) {
+        let mut options = self.log.options().clone();
+        change(&mut options);
+        self.log.set_options(options);
+    }
+
+    fn notify(&mut self, tone: Tone, text: impl Into<String>) {
+        self.notice = Some((tone, text.into()));
+    }
+}
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::Session(batch) => {
+            let mut cmds = Vec::new();
+            for stamped in batch {
+                apply_session_event(app, stamped, &mut cmds);
+            }
+            cmds
+        }
+        Msg::SessionClosed => {
+            app.status.closed = true;
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            tick(app, now);
+            Vec::new()
+        }
+        Msg::Submitted(Ok(action_id)) => {
+            app.composer.clear();
+            app.recall = None;
+            let remember = app.sent_block.take().map(Cmd::Remember);
+            app.notify(
+                Tone::Info,
+                format!("sent as {action_id}; waiting for the response"),
+            );
+            app.awaiting = Some(action_id);
+            remember.into_iter().collect()
+        }
+        Msg::ActionList(reply) => {
+            match reply {
+                Ok(reply) => {
+                    app.catalog.learn_list_commands(&reply.response);
+                }
+                Err(error) => app.notify(
+                    Tone::Warn,
+                    format!("no action list for completion: {error}"),
+                ),
+            }
+            Vec::new()
+        }
+        Msg::ActionHelp { name, reply } => {
+            app.catalog.learn_help_reply(&name, &reply);
+            Vec::new()
+        }
+        Msg::Submitted(Err(error)) => {
+            app.sent_block = None;
+            app.composer.problem = Some(format!("not sent: {error}"));
+            Vec::new()
+        }
+        Msg::Saved { path, result } => {
+            match result {
+                Ok(bytes) => app.notify(
+                    Tone::Good,
+                    format!("saved {bytes} bytes to {}", path.display()),
+                ),
+                Err(why) => app.notify(Tone::Bad, format!("cannot save {}: {why}", path.display())),
+            }
+            Vec::new()
+        }
+        Msg::Input(event) => input(app, event),
+    }
+}
+
+fn tick(app: &mut App, now: SystemTime) {
+    app.now = now;
+    match app.status.window_start {
+        None => app.status.window_start = Some(now),
+        Some(start) => {
+            let elapsed = now.duration_since(start).unwrap_or_default();
+            if elapsed >= Duration::from_secs(1) {
+                app.status.events_per_second =
+                    (app.status.window_events as f64 / elapsed.as_secs_f64()).round() as u64;
+                app.status.window_events = 0;
+                app.status.window_start = Some(now);
+            }
+        }
+    }
+    if app
+        .interrupt_at
+        .is_some_and(|at| now.duration_since(at).unwrap_or_default() > INTERRUPT_WINDOW)
+    {
+        app.interrupt_at = None;
+        if matches!(app.notice, Some((Tone::Warn, ref t)) if t.contains("Ctrl-C")) {
+            app.notice = None;
+        }
+    }
+}
+
+fn note(app: &mut App, at: SystemTime, tone: Tone, text: String) {
+    app.log.push(Entry {
+        at,
+        item: Item::Note {
+            tone,
+            text: text.into_boxed_str(),
+        },
+    });
+}
+
+fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
+    let at = stamped.at;
+    match stamped.event {
+        SessionEvent::State(state) => {
+            let text = match &state {
+                SessionState::Connecting { attempt } => {
+                    (Tone::Info, format!("connecting (attempt {attempt})"))
+                }
+                SessionState::LoggingIn { banner } => {
+                    (Tone::Info, format!("connected: {banner}; logging in"))
+                }
+                SessionState::LoggedIn { user, server, tls } => (
+                    Tone::Good,
+                    format!(
+                        "logged in as {user}@{server}{}",
+                        if *tls { " (TLS)" } else { "" }
+                    ),
+                ),
+                SessionState::Reconnecting { delay, reason, .. } => (
+                    Tone::Warn,
+                    format!(
+                        "connection lost ({reason}); reconnecting in {}s",
+                        delay.as_secs()
+                    ),
+                ),
+                SessionState::Ended(reason) => (Tone::Bad, format!("session ended: {reason}")),
+            };
+            note(app, at, text.0, text.1);
+            let logged_in = matches!(state, SessionState::LoggedIn { .. });
+            if !logged_in {
+                app.catalog.forget_live_values();
+            }
+            app.status.state = state;
+            app.status.state_at = at;
+            if logged_in {
+                cmds.push(Cmd::Fetch(Background::ActionList));
+            }
+        }
+        SessionEvent::ServerInfo(info) => app.status.info = info,
+        SessionEvent::Sent {
+            action_id,
+            name,
+            message,
+            internal,
+        } => {
+            app.log.remember_action(&action_id, &name);
+            // Completion's own questions are housekeeping, like the keepalive.
+            let internal = internal || crate::complete::is_background(&action_id);
+            app.log.push(Entry {
+                at,
+                item: Item::Sent { message, internal },
+            });
+        }
+        SessionEvent::Received {
+            message,
+            link,
+            internal,
+        } => {
+            if message.kind() == Kind::Event {
+                app.status.events_total += 1;
+                app.status.window_events += 1;
+                if !log::is_noise(&message) {
+                    app.catalog.observe(&message);
+                }
+            }
+            let internal = internal || link.action_id().is_some_and(crate::complete::is_background);
+            let action = link.action_id().and_then(|id| app.log.action_name(id));
+            if let crate::session::Link::Response { action_id } = &link {
+                if app.awaiting.as_deref() == Some(action_id.as_str()) {
+                    app.awaiting = None;
+                    pair_response(app, &message, action.as_deref());
+                }
+            }
+            app.log.push(Entry {
+                at,
+                item: Item::Received {
+                    message,
+                    link,
+                    internal,
+                    action,
+                },
+            });
+        }
+        SessionEvent::ActionFailed {
+            action_id,
+            name,
+            error,
+        } => {
+            if app.awaiting.as_deref() == Some(action_id.as_str()) {
+                app.awaiting = None;
+                app.notify(Tone::Bad, format!("{name}: {error}"));
+            }
+            note(
+                app,
+                at,
+                Tone::Bad,
+                format!("{name} ({action_id}) got no answer: {error}"),
+            );
+        }
+        SessionEvent::ProtocolError { what, preview } => {
+            let preview = String::from_utf8_lossy(&preview[..preview.len().min(60)])
+                .escape_debug()
+                .to_string();
+            note(
+                app,
+                at,
+                Tone::Bad,
+                format!("protocol error: {what} [{preview}]"),
+            );
+        }
+        SessionEvent::Gap { from, to, reason } => {
+            let secs = to.duration_since(from).unwrap_or_default().as_secs();
+            note(
+                app,
+                at,
+                Tone::Warn,
+                format!("GAP of {secs}s ({reason}): events of that time are missing"),
+            );
+        }
+        SessionEvent::Pong { rtt } => app.status.rtt = Some(rtt),
+        SessionEvent::Dropped { count } => {
+            app.status.dropped += count;
+            note(
+                app,
+                at,
+                Tone::Bad,
+                format!("{count} messages dropped: the display fell behind"),
+            );
+        }
+    }
+}
+
+/// Shows the response to the composer's last block next to the composer.
+fn pair_response(app: &mut App, response: &crate::ami::Message, action: Option<&str>) {
+    let ok = !response.is("Response", "Error");
+    let verdict = response
+        .get_str("Response")
+        .unwrap_or_default()
+        .into_owned();
+    let message = response
+        .get_str("Message")
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let text = format!("{} → {verdict}{message}", action.unwrap_or("action"));
+    let text = crate::ui::clean(text.as_bytes()).into_owned();
+    app.notify(if ok { Tone::Good } else { Tone::Bad }, text);
+}
+
+/// Actions that hang up, kick or reload, and why they ask first.
+pub fn needs_confirmation(action: &Action) -> Option<String> {
+    let name = action.name()?.to_ascii_lowercase();
+    let risky = matches!(
+        name.as_str(),
+        "hangup"
+            | "pjsiphangup"
+            | "confbridgekick"
+            | "meetmekick"
+            | "reload"
+            | "moduleload"
+            | "queuereset"
+            | "coreshutdown"
+    );
+    if risky {
+        return Some(format!(
+            "{} changes live calls or configuration",
+            action.name()?
+        ));
+    }
+    if name == "command" {
+        let command = String::from_utf8_lossy(action.get("Command")?).to_ascii_lowercase();
+        let command = command.split_whitespace().collect::<Vec<_>>().join(" ");
+        const RISKY: &[&str] = &[
+            "reload",
+            "module reload",
+            "module unload",
+            "core restart",
+            "core stop",
+            "channel request hangup",
+            "hangup request",
+            "confbridge kick",
+            "dialplan reload",
+            "pjsip reload",
+        ];
+        if RISKY
+            .iter()
+            .any(|r| command.starts_with(r) || command.contains(&format!(" {r}")))
+        {
+            return Some(format!("`{command}` changes live calls or configuration"));
+        }
+    }
+    None
+}
+
+fn input(app: &mut App, event: Event) -> Vec<Cmd> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => key_input(app, key),
+        Event::Mouse(mouse) => {
+            mouse_input(app, mouse);
+            Vec::new()
+        }
+        Event::Paste(text) => {
+            match &mut app.bar {
+                Some(bar) => bar.text.push_str(text.lines().next().unwrap_or("")),
+                None => {
+                    app.focus = Focus::Composer;
+                    app.composer.paste(&text);
+                }
+            }
+            Vec::new()
+        }
+        Event::Resize(w, h) => {
+            app.resize(w, h);
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn open_bar(app: &mut App, kind: BarKind) {
+    let text = match kind {
+        BarKind::Filter => app.filter_text.clone(),
+        BarKind::Search => app.log.search().unwrap_or_default().to_string(),
+        BarKind::Save => "amicon-log.txt".to_string(),
+        BarKind::History => String::new(),
+    };
+    app.bar = Some(Bar {
+        kind,
+        text,
+        error: None,
+    });
+    let size = (
+        app.regions.status.width,
+        app.regions.status.y + app.regions.status.height,
+    );
+    app.resize(size.0, size.1);
+}
+
+fn close_bar(app: &mut App) {
+    app.bar = None;
+    let size = (
+        app.regions.status.width,
+        app.regions.status.y + app.regions.status.height,
+    );
+    app.resize(size.0, size.1);
+}
+
+fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let global = keymap::global(&key);
+    match global {
+        Some(KeyAction::Quit) => return quit(app),
+        Some(KeyAction::Interrupt) => {
+            if app.interrupt_at.is_some() {
+                return quit(app);
+            }
+            app.interrupt_at = Some(app.now);
+            app.notify(Tone::Warn, "press Ctrl-C again to log off and quit");
+            return Vec::new();
+        }
+        _ => {}
+    }
+    app.interrupt_at = None;
+    if let Some(overlay) = app.overlay.take() {
+        return overlay_key(app, overlay, key);
+    }
+    if app.bar.is_some() {
+        return bar_key(app, key);
+    }
+    match global {
+        Some(KeyAction::FocusNext) | Some(KeyAction::FocusPrev) => {
+            app.focus = if app.focus == Focus::Log {
+                Focus::Composer
+            } else {
+                Focus::Log
+            };
+            return Vec::new();
+        }
+        Some(KeyAction::OpenFilter) => {
+            open_bar(app, BarKind::Filter);
+            return Vec::new();
+        }
+        Some(KeyAction::OpenSave) => {
+            open_bar(app, BarKind::Save);
+            return Vec::new();
+        }
+        Some(KeyAction::Help) => {
+            app.overlay = Some(Overlay::Help);
+            return Vec::new();
+        }
+        Some(KeyAction::Templates) => {
+            open_templates(app);
+            return Vec::new();
+        }
+        Some(KeyAction::ToggleNoise) => {
+            app.set_view(|o| o.hide_noise = !o.hide_noise);
+            return Vec::new();
+        }
+        Some(KeyAction::ToggleOwnOnly) => {
+            app.set_view(|o| o.own_only = !o.own_only);
+            return Vec::new();
+        }
+        Some(KeyAction::Close) => {
+            app.notice = None;
+            if app.focus == Focus::Log && !app.log.is_following() {
+                app.log.resume_follow();
+            }
+            return Vec::new();
+        }
+        _ => {}
+    }
+    match app.focus {
+        Focus::Composer => composer_key(app, key),
+        Focus::Log => {
+            if let Some(action) = keymap::log(&key) {
+                log_action(app, action)
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn quit(app: &mut App) -> Vec<Cmd> {
+    app.quitting = true;
+    vec![Cmd::Quit]
+}
+
+fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char(' ') if ctrl => return complete(app),
+        KeyCode::Char('t') if ctrl => {
+            open_templates(app);
+            return Vec::new();
+        }
+        KeyCode::Char('r') if ctrl => {
+            open_bar(app, BarKind::History);
+            return Vec::new();
+        }
+        KeyCode::Up
+            if key.modifiers.is_empty() && app.composer.on_first_line() && recall(app, true) =>
+        {
+            return Vec::new();
+        }
+        KeyCode::Down
+            if key.modifiers.is_empty() && app.composer.on_last_line() && recall(app, false) =>
+        {
+            return Vec::new();
+        }
+        _ => {}
+    }
+    match app.composer.input(key) {
+        Outcome::Edited | Outcome::Invalid(_) => Vec::new(),
+        Outcome::Send(action, forced) => {
+            let missing = app.catalog.missing_required(&action);
+            if !forced && !missing.is_empty() {
+                app.composer.problem = Some(format!(
+                    "missing required: {} (Alt-Enter sends anyway)",
+                    missing.join(", ")
+                ));
+                return Vec::new();
+            }
+            app.sent_block = Some(app.composer.text());
+            submit(app, action)
+        }
+    }
+}
+
+/// Up on the first line / Down on the last line walk through the history. Returns false
+/// when there is nothing to recall (the key then moves the cursor as usual).
+fn recall(app: &mut App, older: bool) -> bool {
+    let count = app.history.len();
+    if count == 0 {
+        return false;
+    }
+    let next = match (&app.recall, older) {
+        (None, false) => return false,
+        (None, true) => Some(count - 1),
+        (Some((i, _)), true) => Some(i.saturating_sub(1)),
+        (Some((i, _)), false) => (i + 1 < count).then_some(i + 1),
+    };
+    match next {
+        Some(index) => {
+            let draft = match app.recall.take() {
+                Some((_, draft)) => draft,
+                None => app.composer.text(),
+            };
+            if let Some(block) = app.history.entries().nth(index) {
+                app.composer.set_text(block);
+            }
+            app.recall = Some((index, draft));
+        }
+        None => {
+            if let Some((_, draft)) = app.recall.take() {
+                app.composer.set_text(&draft);
+            }
+        }
+    }
+    true
+}
+
+/// Ctrl-Space: candidates for the word at the cursor. The action's parameter list is
+/// fetched from the server the first time it is needed.
+fn complete(app: &mut App) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    if let Ok(action) = Action::parse_block(&app.composer.text()) {
+        if let Some(name) = action.name() {
+            if app.catalog.needs_help(&name) {
+                cmds.push(Cmd::Fetch(Background::ActionHelp(name)));
+            }
+        }
+    }
+    let (row, col) = app.composer.cursor();
+    let completion = app.catalog.complete(&app.composer.text(), row, col);
+    match completion.candidates.len() {
+        0 => {
+            let why = if app.catalog.actions().next().is_none() {
+                "nothing to complete yet: the server's action list has not arrived"
+            } else if !cmds.is_empty() {
+                "asking the server for this action's parameters; try again in a moment"
+            } else {
+                "no completion here"
+            };
+            app.notify(Tone::Info, why);
+        }
+        1 => {
+            let text = completion.candidates[0].text.clone();
+            app.composer.replace_in_line(row, completion.range, &text);
+        }
+        _ => {
+            app.overlay = Some(Overlay::Completion {
+                completion,
+                row,
+                selected: 0,
+            })
+        }
+    }
+    cmds
+}
+
+fn open_templates(app: &mut App) {
+    if app.templates.is_empty() {
+        app.notify(Tone::Info, "no templates");
+    } else {
+        app.overlay = Some(Overlay::Templates { selected: 0 });
+    }
+}
+
+/// Keys of a pick list: Up/Down move, Enter/Tab pick, Esc closes. `None` means another
+/// key (the list closes and the key goes on to the composer).
+fn pick(key: &KeyEvent, selected: usize, len: usize) -> Option<Result<usize, bool>> {
+    use crossterm::event::KeyCode;
+    Some(match key.code {
+        KeyCode::Up => Ok(selected.checked_sub(1).unwrap_or(len.saturating_sub(1))),
+        KeyCode::Down => Ok(if selected + 1 >= len { 0 } else { selected + 1 }),
+        KeyCode::PageUp => Ok(selected.saturating_sub(8)),
+        KeyCode::PageDown => Ok((selected + 8).min(len.saturating_sub(1))),
+        KeyCode::Enter | KeyCode::Tab => Err(true),
+        KeyCode::Esc => Err(false),
+        _ => return None,
+    })
+}
+
+fn submit(app: &mut App, action: Action) -> Vec<Cmd> {
+    if app.options.confirm_destructive {
+        if let Some(why) = needs_confirmation(&action) {
+            app.overlay = Some(Overlay::Confirm { action, why });
+            return Vec::new();
+        }
+    }
+    app.log.resume_follow();
+    vec![Cmd::Submit(action)]
+}
+
+fn log_action(app: &mut App, action: KeyAction) -> Vec<Cmd> {
+    let rows = app.log_rows();
+    let page = rows.saturating_sub(1).max(1) as isize;
+    match action {
+        KeyAction::Up => app.log.move_selection(-1, rows),
+        KeyAction::Down => app.log.move_selection(1, rows),
+        KeyAction::PageUp => app.log.move_selection(-page, rows),
+        KeyAction::PageDown => app.log.move_selection(page, rows),
+        KeyAction::First => app.log.select_first(rows),
+        KeyAction::Follow => app.log.resume_follow(),
+        KeyAction::Detail => {
+            if let Some((seq, _)) = app.log.selected() {
+                app.overlay = Some(Overlay::Detail { seq, scroll: 0 });
+            }
+        }
+        KeyAction::OpenSearch => open_bar(app, BarKind::Search),
+        KeyAction::OpenSave => open_bar(app, BarKind::Save),
+        KeyAction::SearchNext | KeyAction::SearchPrev => {
+            if app.log.search().is_none() {
+                app.notify(Tone::Info, "no search: press / first");
+            } else if !app.log.search_step(action == KeyAction::SearchPrev, rows) {
+                app.notify(Tone::Warn, "no more matches");
+            }
+        }
+        KeyAction::Copy => {
+            if let Some((_, entry)) = app.log.selected() {
+                return copy_entry(app, entry.clone());
+            }
+        }
+        KeyAction::Help => app.overlay = Some(Overlay::Help),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn copy_entry(app: &mut App, entry: Entry) -> Vec<Cmd> {
+    let text = raw_text(&entry);
+    app.notify(Tone::Good, format!("copied {} bytes (OSC 52)", text.len()));
+    vec![Cmd::Copy(text)]
+}
+
+/// The entry as raw AMI text (actions already masked by the session).
+pub fn raw_text(entry: &Entry) -> String {
+    match &entry.item {
+        Item::Sent { message, .. } | Item::Received { message, .. } => {
+            String::from_utf8_lossy(message.wire()).into_owned()
+        }
+        Item::Note { text, .. } => format!("{text}\n"),
+    }
+}
+
+fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
+    use crossterm::event::KeyCode;
+    let close = keymap::global(&key) == Some(KeyAction::Close) || key.code == KeyCode::Char('q');
+    match overlay {
+        Overlay::Help => {
+            if !(close || key.code == KeyCode::F(1) || key.code == KeyCode::Char('?')) {
+                app.overlay = Some(Overlay::Help);
+            }
+            Vec::new()
+        }
+        Overlay::Completion {
+            completion,
+            row,
+            selected,
+        } => match pick(&key, selected, completion.candidates.len()) {
+            Some(Ok(selected)) => {
+                app.overlay = Some(Overlay::Completion {
+                    completion,
+                    row,
+                    selected,
+                });
+                Vec::new()
+            }
+            Some(Err(true)) => {
+                if let Some(candidate) = completion.candidates.get(selected) {
+                    app.composer
+                        .replace_in_line(row, completion.range.clone(), &candidate.text);
+                }
+                Vec::new()
+            }
+            Some(Err(false)) => Vec::new(),
+            None => composer_key(app, key),
+        },
+        Overlay::Templates { selected } => match pick(&key, selected, app.templates.len()) {
+            Some(Ok(selected)) => {
+                app.overlay = Some(Overlay::Templates { selected });
+                Vec::new()
+            }
+            Some(Err(true)) => {
+                if let Some(template) = app.templates.get(selected) {
+                    let block = template.block();
+                    app.composer.set_text(&block);
+                    app.focus = Focus::Composer;
+                    app.notify(
+                        Tone::Info,
+                        format!(
+                            "template {}: edit, then Enter on an empty line",
+                            template.name
+                        ),
+                    );
+                }
+                Vec::new()
+            }
+            Some(Err(false)) => Vec::new(),
+            None => Vec::new(),
+        },
+        Overlay::Confirm { action, why } => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.log.resume_follow();
+                vec![Cmd::Submit(action)]
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.notify(Tone::Info, "not sent");
+                Vec::new()
+            }
+            _ => {
+                app.overlay = Some(Overlay::Confirm { action, why });
+                Vec::new()
+            }
+        },
+        Overlay::Detail { seq, scroll } => {
+            if close {
+                return Vec::new();
+            }
+            let scroll = match keymap::log(&key) {
+                Some(KeyAction::Up) => scroll.saturating_sub(1),
+                Some(KeyAction::Down) => scroll.saturating_add(1),
+                Some(KeyAction::PageUp) => scroll.saturating_sub(app.log_rows() as u16),
+                Some(KeyAction::PageDown) => scroll.saturating_add(app.log_rows() as u16),
+                Some(KeyAction::First) => 0,
+                Some(KeyAction::Copy) => {
+                    app.overlay = Some(Overlay::Detail { seq, scroll });
+                    return match app.log.get(seq).cloned() {
+                        Some(entry) => copy_entry(app, entry),
+                        None => Vec::new(),
+                    };
+                }
+                _ => scroll,
+            };
+            app.overlay = Some(Overlay::Detail { seq, scroll });
+            Vec::new()
+        }
+    }
+}
+
+fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let Some(bar) = app.bar.as_mut() else {
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Esc => close_bar(app),
+        KeyCode::Enter => {
+            let text = bar.text.clone();
+            match bar.kind {
+                BarKind::Filter => match app.apply_filter(&text) {
+                    Ok(()) => close_bar(app),
+                    Err(error) => {
+                        if let Some(bar) = app.bar.as_mut() {
+                            bar.error = Some(error);
+                        }
+                    }
+                },
+                BarKind::Search => {
+                    app.log.set_search(Some(text));
+                    close_bar(app);
+                    if app.log.search().is_some() && !app.log.search_nearest(app.log_rows()) {
+                        app.notify(Tone::Warn, "not found");
+                    }
+                }
+                BarKind::History => {
+                    close_bar(app);
+                    let found: Option<(usize, String)> = {
+                        let matches = app.history.search(&text);
+                        matches.first().map(|m| (matches.len(), m.to_string()))
+                    };
+                    match found {
+                        Some((count, block)) => {
+                            app.composer.set_text(&block);
+                            app.focus = Focus::Composer;
+                            app.notify(Tone::Info, format!("newest of {count} matching blocks"));
+                        }
+                        None => app.notify(Tone::Warn, "no block in the history matches"),
+                    }
+                }
+                BarKind::Save => {
+                    close_bar(app);
+                    let path = PathBuf::from(text.trim());
+                    if path.as_os_str().is_empty() {
+                        app.notify(Tone::Warn, "no file name: nothing saved");
+                        return Vec::new();
+                    }
+                    let contents: String = app.log.shown_entries().map(raw_text).collect();
+                    app.notify(
+                        Tone::Info,
+                        format!("saving {} messages to {}", app.log.shown(), path.display()),
+                    );
+                    return vec![Cmd::Save {
+                        path,
+                        text: contents,
+                    }];
+                }
+            }
+        }
+        KeyCode::Backspace => {
+            bar.text.pop();
+            bar.error = None;
+        }
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            bar.text.clear();
+            bar.error = None;
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            bar.text.push(c);
+            bar.error = None;
+            if bar.kind == BarKind::Filter {
+                // Point at errors while typing; the view changes on Enter only.
+                bar.error = Filter::parse(&bar.text).err();
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Selects the log line under a click or scrolls with the wheel; a click focuses a pane.
+fn mouse_input(app: &mut App, mouse: MouseEvent) {
+    let at = Position::new(mouse.column, mouse.row);
+    let rows = app.log_rows();
+    match mouse.kind {
+        MouseEventKind::ScrollUp => app.log.scroll(-3, rows),
+        MouseEventKind::ScrollDown => app.log.scroll(3, rows),
+        MouseEventKind::Down(MouseButton::Left) => {
+            if app.overlay.is_some() {
+                return;
+            }
+            if app.regions.composer.contains(at) {
+                app.focus = Focus::Composer;
+            } else if app.regions.log.contains(at) {
+                app.focus = Focus::Log;
+                let row = usize::from(mouse.row.saturating_sub(app.regions.log.y + 1));
+                let index = app.log.first_visible(rows) + row;
+                app.log.select_index(index, rows);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

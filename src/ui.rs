@@ -1,1 +1,0 @@
-//! Rendering: one file per screen region.

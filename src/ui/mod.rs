@@ -1,0 +1,166 @@
+//! Drawing: one file per screen region, each a function of `&App` and a `Frame`.
+//! Nothing here changes the application's state.
+
+pub mod composer;
+pub mod detail;
+pub mod event_log;
+pub mod filter_bar;
+pub mod help;
+pub mod popup;
+pub mod status_bar;
+pub mod theme;
+
+use crate::app::{App, Overlay, Regions};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::Frame;
+use std::borrow::Cow;
+use std::time::SystemTime;
+use theme::Theme;
+use unicode_width::UnicodeWidthChar;
+
+/// Rows of the composer, its title line included.
+const COMPOSER_ROWS: u16 = 7;
+
+/// Splits the screen: log on top (the rest), composer, the input bar when open, status.
+pub fn layout(area: Rect, bar_open: bool) -> Regions {
+    let composer = if area.height >= 16 {
+        COMPOSER_ROWS
+    } else {
+        area.height / 3
+    };
+    let bar = if bar_open { 2 } else { 0 };
+    let [log, composer, bar, status] = Layout::vertical([
+        Constraint::Min(2),
+        Constraint::Length(composer),
+        Constraint::Length(bar),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Regions {
+        log,
+        composer,
+        bar,
+        status,
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let theme = Theme::new(app.options.no_color);
+    let regions = layout(frame.area(), app.bar.is_some());
+    event_log::draw(frame, app, regions.log, &theme);
+    composer::draw(frame, app, regions.composer, &theme);
+    if let Some(bar) = &app.bar {
+        filter_bar::draw(frame, bar, regions.bar, &theme);
+    }
+    status_bar::draw(frame, app, regions.status, &theme);
+    match &app.overlay {
+        Some(Overlay::Help) => help::draw(frame, frame.area(), &theme),
+        Some(Overlay::Detail { seq, scroll }) => {
+            detail::draw(frame, app, *seq, *scroll, regions.log, &theme)
+        }
+        Some(Overlay::Confirm { action, why }) => {
+            popup::confirm(frame, action, why, frame.area(), &theme)
+        }
+        Some(Overlay::Completion {
+            completion,
+            selected,
+            ..
+        }) => popup::completion(frame, completion, *selected, regions.composer, &theme),
+        Some(Overlay::Templates { selected }) => {
+            popup::templates(frame, &app.templates, *selected, frame.area(), &theme)
+        }
+        None => {}
+    }
+}
+
+/// Bytes from the server as text safe to put on a terminal: invalid UTF-8 as `\xNN`,
+/// control characters (an ESC in a caller name) escaped so they cannot drive the terminal.
+pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
+    let text_ok = std::str::from_utf8(bytes).ok();
+    if let Some(text) = text_ok {
+        if !text.chars().any(|c| c.is_control()) {
+            return Cow::Borrowed(text);
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Bytes from the server decoded with the user's charset, then made terminal-safe.
+pub fn show(bytes: &[u8], charset: crate::format::Charset) -> String {
+    clean(charset.decode(bytes).as_bytes()).into_owned()
+}
+
+/// `HH:MM:SS.mmm` in UTC.
+pub fn short_time(at: SystemTime) -> String {
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs() % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Cuts or pads `text` to exactly `width` columns, counting wide characters as two.
+pub fn fit(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(width);
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.extend(std::iter::repeat_n(' ', width - used));
+    out
+}
+
+/// A rectangle of at most `width` x `height` centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_bad_utf8_are_escaped() {
+        assert_eq!(clean(b"plain"), "plain");
+        assert_eq!(clean(b"a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(clean(b"caf\xe9"), "caf\\xE9");
+    }
+
+    #[test]
+    fn fit_counts_wide_characters_as_two_columns() {
+        assert_eq!(fit("日本語", 5), "日本 ");
+        assert_eq!(fit("ab", 4), "ab  ");
+    }
+}
