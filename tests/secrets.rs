@@ -249,6 +249,7 @@ fn run_amicon(args: Vec<String>) -> (String, String) {
 
 #[tokio::test]
 async fn send_and_watch_print_no_secret() {
+    use std::os::unix::fs::PermissionsExt;
     let needles = needles(SECRET);
     // send: an MD5 login, then an action carrying a Secret, answered with an error that
     // `send` prints in full.
@@ -291,8 +292,21 @@ async fn send_and_watch_print_no_secret() {
     assert!(String::from_utf8_lossy(&server.received(0).bytes).contains(OTHER_SECRET));
 
     for (n, format) in ["raw", "line", "json"].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let recording = dir.path().join("watch.amirec");
         let watch_args: Vec<String> = [
-            "watch", &target, "--auth", "plain", "--format", format, "--count", "1", "--for", "10s",
+            "watch",
+            &target,
+            "--auth",
+            "plain",
+            "--format",
+            format,
+            "--count",
+            "1",
+            "--for",
+            "10s",
+            "--record",
+            recording.to_str().unwrap(),
         ]
         .map(String::from)
         .into();
@@ -306,6 +320,17 @@ async fn send_and_watch_print_no_secret() {
         assert_no_secret(&format!("watch --format {format} stdout"), &out, &needles);
         assert_no_secret(&format!("watch --format {format} stderr"), &err, &needles);
         assert!(String::from_utf8_lossy(&server.received(n + 1).bytes).contains(SECRET));
+        let recorded = std::fs::read(&recording).expect("watch --record wrote a file");
+        assert!(String::from_utf8_lossy(&recorded).contains("Newchannel"));
+        // The login went into the recording too, masked.
+        assert!(String::from_utf8_lossy(&recorded).contains("Secret: ***"));
+        assert_no_secret(
+            "watch's recording",
+            &String::from_utf8_lossy(&recorded),
+            &needles,
+        );
+        let mode = std::fs::metadata(&recording).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "watch --record file mode {mode:o}");
     }
 }
 
