@@ -13,6 +13,9 @@ use std::time::Duration;
 use support::{collect_until, logged_in};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The tests of this file run one at a time: the restart must not cut a burst short.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: start ../shared/asterisk/real-asterisk.sh and export its env")
@@ -122,6 +125,7 @@ fn headline(event: &[u8]) -> String {
 #[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
 async fn a_burst_of_200_calls_reaches_the_session_exactly_as_a_raw_reader_sees_it() {
     const CALLS: usize = 200;
+    let _alone = ONE_AT_A_TIME.lock().await;
     let raw = RawReader::start().await;
     let (handle, mut stream) = session::spawn(admin_config());
     let mut seen = collect_until(&mut stream, Duration::from_secs(20), logged_in).await;
@@ -244,6 +248,7 @@ async fn a_restarted_asterisk_gets_a_reconnect_a_new_login_a_gap_marker_and_late
         );
         return;
     }
+    let _alone = ONE_AT_A_TIME.lock().await;
     let mut config = admin_config();
     config.reconnect = true;
     config.max_reconnect_delay = Duration::from_secs(2);
@@ -333,6 +338,7 @@ fn split_events(bytes: &[u8]) -> Vec<Vec<u8>> {
 async fn a_burst_of_200_calls_reaches_watch_output_exactly_as_a_raw_reader_sees_it() {
     use std::io::Read;
     const CALLS: usize = 200;
+    let _alone = ONE_AT_A_TIME.lock().await;
     let target = format!("{}@{}", env("AMI_TEST_USER"), env("AMI_TEST_ADDR"));
     let mut watch = std::process::Command::new(env!("CARGO_BIN_EXE_amicon"))
         .args(["watch", &target, "--no-reconnect", "--for", "120s"])
