@@ -9,3 +9,4 @@ cargo bench --bench codec --bench filter --bench format
 cargo bench --bench tui_log -- --test
 cargo bench --bench calls -- --test
 DEMO_FLOOD_SECONDS=0.5 cargo bench --bench demo_flood
+cargo bench --bench memory -- --smoke
