@@ -29,6 +29,8 @@ pub enum KeyAction {
     SearchNext,
     SearchPrev,
     Copy,
+    /// Open or close the calls view.
+    Calls,
 }
 
 /// Keys that work wherever the focus is (the editor included).
@@ -45,6 +47,7 @@ pub fn global(key: &KeyEvent) -> Option<KeyAction> {
         KeyCode::F(2) => KeyAction::ToggleNoise,
         KeyCode::F(3) => KeyAction::ToggleOwnOnly,
         KeyCode::F(4) => KeyAction::Templates,
+        KeyCode::F(5) => KeyAction::Calls,
         KeyCode::Esc => KeyAction::Close,
         _ => return None,
     })
@@ -73,6 +76,7 @@ pub fn log(key: &KeyEvent) -> Option<KeyAction> {
         KeyCode::Char('s') => KeyAction::OpenSave,
         KeyCode::Char('?') => KeyAction::Help,
         KeyCode::Char('q') => KeyAction::Close,
+        KeyCode::Char('c') => KeyAction::Calls,
         _ => return None,
     })
 }
@@ -128,4 +132,19 @@ pub const HELP: &[(&str, &str, &str)] = &[
     ("/, n, N", "log", "search, older match, newer match"),
     ("y", "log, detail", "copy the message as raw AMI (OSC 52)"),
     ("Mouse wheel, click", "log", "scroll; select and focus"),
+    (
+        "F5, c in log",
+        "anywhere",
+        "calls view: ↑↓ PgUp/PgDn select, Enter detail",
+    ),
+    (
+        "Tab ←→ ↑↓, Esc",
+        "call detail",
+        "ladder/timeline, channel, scroll; back",
+    ),
+    (
+        "f / a",
+        "calls, detail",
+        "filter log to the call / channel action",
+    ),
 ];

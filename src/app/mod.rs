@@ -5,6 +5,7 @@
 //! action, copy to the clipboard, save a file, quit), so every behaviour can be tested
 //! without a terminal or a server.
 
+pub mod calls;
 pub mod composer;
 pub mod keymap;
 pub mod log;
@@ -130,6 +131,10 @@ pub enum Overlay {
     Templates {
         selected: usize,
     },
+    /// Actions on the calls view's selected channel (`ChannelAction::ALL`).
+    ChannelActions {
+        selected: usize,
+    },
 }
 
 /// What the composer asks of the server in the background.
@@ -212,6 +217,10 @@ pub struct App {
     pub templates: Vec<Template>,
     /// The text of the block handed to the session, until it is accepted.
     sent_block: Option<String>,
+    /// Every call seen, fed by the same stream entries as the log.
+    pub calls: crate::calls::Calls,
+    /// The calls view, when open (it takes the log's place).
+    pub calls_view: Option<calls::CallsView>,
 }
 
 impl App {
@@ -247,6 +256,8 @@ impl App {
             recall: None,
             templates: crate::templates::built_in(),
             sent_block: None,
+            calls: crate::calls::Calls::default(),
+            calls_view: None,
         };
         app.resize(80, 24);
         app
@@ -352,6 +363,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
 
 fn tick(app: &mut App, now: SystemTime) {
     app.now = now;
+    app.calls.expire(now);
     match app.status.window_start {
         None => app.status.window_start = Some(now),
         Some(start) => {
@@ -386,6 +398,7 @@ fn note(app: &mut App, at: SystemTime, tone: Tone, text: String) {
 }
 
 fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
+    app.calls.apply_stamped(&stamped);
     let at = stamped.at;
     match stamped.event {
         SessionEvent::State(state) => {
@@ -652,7 +665,16 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     if app.bar.is_some() {
         return bar_key(app, key);
     }
+    if app.calls_view.is_some() && app.focus == Focus::Log {
+        if let Some(cmds) = calls::key(app, key) {
+            return cmds;
+        }
+    }
     match global {
+        Some(KeyAction::Calls) => {
+            calls::toggle(app);
+            return Vec::new();
+        }
         Some(KeyAction::FocusNext) | Some(KeyAction::FocusPrev) => {
             app.focus = if app.focus == Focus::Log {
                 Focus::Composer
@@ -889,6 +911,7 @@ fn log_action(app: &mut App, action: KeyAction) -> Vec<Cmd> {
             }
         }
         KeyAction::Help => app.overlay = Some(Overlay::Help),
+        KeyAction::Calls => calls::toggle(app),
         _ => {}
     }
     Vec::new()
@@ -966,6 +989,19 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
             Some(Err(false)) => Vec::new(),
             None => Vec::new(),
         },
+        Overlay::ChannelActions { selected } => {
+            match pick(&key, selected, crate::calls::ChannelAction::ALL.len()) {
+                Some(Ok(selected)) => app.overlay = Some(Overlay::ChannelActions { selected }),
+                Some(Err(true)) => {
+                    if let Some(action) = crate::calls::ChannelAction::ALL.get(selected) {
+                        calls::pick_action(app, *action);
+                    }
+                }
+                Some(Err(false)) => {}
+                None => app.overlay = Some(Overlay::ChannelActions { selected }),
+            }
+            Vec::new()
+        }
         Overlay::Confirm { action, why } => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.log.resume_follow();
