@@ -31,6 +31,10 @@ pub enum KeyAction {
     Copy,
     /// Open or close the calls view.
     Calls,
+    /// Start (asking for a file name) or stop recording the stream.
+    Record,
+    /// `amicon open --step`: the next entry of the file.
+    Step,
 }
 
 /// Keys that work wherever the focus is (the editor included).
@@ -41,6 +45,7 @@ pub fn global(key: &KeyEvent) -> Option<KeyAction> {
         KeyCode::Char('c') if ctrl => KeyAction::Interrupt,
         KeyCode::Char('f') if ctrl => KeyAction::OpenFilter,
         KeyCode::Char('s') if ctrl => KeyAction::OpenSave,
+        KeyCode::Char('o') if ctrl => KeyAction::Record,
         KeyCode::Tab => KeyAction::FocusNext,
         KeyCode::BackTab => KeyAction::FocusPrev,
         KeyCode::F(1) => KeyAction::Help,
@@ -77,6 +82,7 @@ pub fn log(key: &KeyEvent) -> Option<KeyAction> {
         KeyCode::Char('?') => KeyAction::Help,
         KeyCode::Char('q') => KeyAction::Close,
         KeyCode::Char('c') => KeyAction::Calls,
+        KeyCode::Char('.') => KeyAction::Step,
         _ => return None,
     })
 }
@@ -100,6 +106,11 @@ pub const HELP: &[(&str, &str, &str)] = &[
     ),
     ("F4, Ctrl-T", "anywhere", "pick a template"),
     ("Ctrl-S", "anywhere", "save the shown messages as raw AMI"),
+    (
+        "Ctrl-O",
+        "anywhere",
+        "record everything to a file / stop recording",
+    ),
     ("F1, ?", "? outside the editor", "this help"),
     (
         "Esc",
@@ -131,7 +142,11 @@ pub const HELP: &[(&str, &str, &str)] = &[
     ("Enter", "log", "detail of the selected message"),
     ("/, n, N", "log", "search, older match, newer match"),
     ("y", "log, detail", "copy the message as raw AMI (OSC 52)"),
-    ("Mouse wheel, click", "log", "scroll; select and focus"),
+    (
+        "Mouse wheel; .",
+        "log",
+        "scroll, click selects; `open --step`: next entry",
+    ),
     (
         "F5, c in log",
         "anywhere",

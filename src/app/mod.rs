@@ -43,6 +43,8 @@ pub struct AppOptions {
     pub no_color: bool,
     /// How bytes that are not UTF-8 are shown.
     pub charset: crate::format::Charset,
+    /// The file shown by `amicon open` (no connection: the status bar names the file).
+    pub replay: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -54,6 +56,7 @@ impl Default for AppOptions {
             insecure_tls: false,
             no_color: false,
             charset: crate::format::Charset::UTF8,
+            replay: None,
         }
     }
 }
@@ -78,6 +81,10 @@ pub enum Msg {
         name: String,
         reply: Result<crate::session::Reply, ActionError>,
     },
+    /// `amicon open --step` has no entry left.
+    StepEnd,
+    /// Recording started (`Some(file)`), stopped (`None`), or failed (and stopped).
+    Recording(Result<Option<PathBuf>, String>),
     /// A [`Cmd::Save`] finished: how many bytes, or why not.
     Saved {
         path: PathBuf,
@@ -99,6 +106,12 @@ pub enum Cmd {
     Fetch(Background),
     /// Add a sent block to the history file.
     Remember(String),
+    /// `amicon open --step`: show the next entry of the file.
+    Step,
+    /// Start writing every stream entry to this recording file.
+    StartRecording(PathBuf),
+    /// Close the recording.
+    StopRecording,
     /// Log off and leave.
     Quit,
 }
@@ -153,6 +166,8 @@ pub enum BarKind {
     Save,
     /// Search the composer history; Enter puts the newest match in the composer.
     History,
+    /// The file name of a new recording.
+    Record,
 }
 
 /// The one-line input bar above the status bar.
@@ -221,6 +236,10 @@ pub struct App {
     pub calls: crate::calls::Calls,
     /// The calls view, when open (it takes the log's place).
     pub calls_view: Option<calls::CallsView>,
+    /// The file the stream is being recorded to (the event loop writes it).
+    pub recording: Option<PathBuf>,
+    /// The time of the newest stream entry: "now" for the calls of an opened file.
+    pub last_entry_at: Option<SystemTime>,
 }
 
 impl App {
@@ -258,6 +277,8 @@ impl App {
             sent_block: None,
             calls: crate::calls::Calls::default(),
             calls_view: None,
+            recording: None,
+            last_entry_at: None,
         };
         app.resize(80, 24);
         app
@@ -291,6 +312,15 @@ impl App {
         let mut options = self.log.options().clone();
         change(&mut options);
         self.log.set_options(options);
+    }
+
+    /// The clock the calls view measures durations with: the wall clock live, the
+    /// newest entry's time in an opened file.
+    pub fn calls_now(&self) -> SystemTime {
+        match (&self.options.replay, self.last_entry_at) {
+            (Some(_), Some(at)) => at,
+            _ => self.now,
+        }
     }
 
     fn notify(&mut self, tone: Tone, text: impl Into<String>) {
@@ -357,13 +387,50 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             Vec::new()
         }
+        Msg::Recording(result) => {
+            match result {
+                Ok(Some(path)) => {
+                    app.notify(Tone::Good, format!("recording to {}", path.display()));
+                    app.recording = Some(path);
+                }
+                Ok(None) => {
+                    if let Some(path) = app.recording.take() {
+                        app.notify(Tone::Info, format!("recording {} closed", path.display()));
+                    }
+                }
+                Err(why) => {
+                    app.recording = None;
+                    app.notify(Tone::Bad, format!("not recording: {why}"));
+                }
+            }
+            Vec::new()
+        }
+        Msg::StepEnd => {
+            app.notify(Tone::Info, "end of the file: nothing more to step");
+            Vec::new()
+        }
         Msg::Input(event) => input(app, event),
+    }
+}
+
+/// `amicon-YYYYMMDD-HHMMSS.ami` (UTC) in the current directory.
+pub fn default_recording_name(now: SystemTime) -> String {
+    let digits: String = crate::record::format_time(now)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    match (digits.get(..8), digits.get(8..14)) {
+        (Some(day), Some(time)) => format!("amicon-{day}-{time}.ami"),
+        _ => "amicon-recording.ami".to_string(),
     }
 }
 
 fn tick(app: &mut App, now: SystemTime) {
     app.now = now;
-    app.calls.expire(now);
+    // A file's calls age by the file's clock, not by the wall clock.
+    if app.options.replay.is_none() {
+        app.calls.expire(now);
+    }
     match app.status.window_start {
         None => app.status.window_start = Some(now),
         Some(start) => {
@@ -399,6 +466,7 @@ fn note(app: &mut App, at: SystemTime, tone: Tone, text: String) {
 
 fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
     app.calls.apply_stamped(&stamped);
+    app.last_entry_at = Some(stamped.at);
     let at = stamped.at;
     match stamped.event {
         SessionEvent::State(state) => {
@@ -622,6 +690,7 @@ fn open_bar(app: &mut App, kind: BarKind) {
         BarKind::Search => app.log.search().unwrap_or_default().to_string(),
         BarKind::Save => "amicon-log.txt".to_string(),
         BarKind::History => String::new(),
+        BarKind::Record => default_recording_name(app.now),
     };
     app.bar = Some(Bar {
         kind,
@@ -689,6 +758,13 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         Some(KeyAction::OpenSave) => {
             open_bar(app, BarKind::Save);
+            return Vec::new();
+        }
+        Some(KeyAction::Record) => {
+            if app.recording.is_some() {
+                return vec![Cmd::StopRecording];
+            }
+            open_bar(app, BarKind::Record);
             return Vec::new();
         }
         Some(KeyAction::Help) => {
@@ -912,6 +988,7 @@ fn log_action(app: &mut App, action: KeyAction) -> Vec<Cmd> {
         }
         KeyAction::Help => app.overlay = Some(Overlay::Help),
         KeyAction::Calls => calls::toggle(app),
+        KeyAction::Step if app.options.replay.is_some() => return vec![Cmd::Step],
         _ => {}
     }
     Vec::new()
@@ -1080,6 +1157,15 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                         }
                         None => app.notify(Tone::Warn, "no block in the history matches"),
                     }
+                }
+                BarKind::Record => {
+                    close_bar(app);
+                    let path = PathBuf::from(text.trim());
+                    if path.as_os_str().is_empty() {
+                        app.notify(Tone::Warn, "no file name: not recording");
+                        return Vec::new();
+                    }
+                    return vec![Cmd::StartRecording(path)];
                 }
                 BarKind::Save => {
                     close_bar(app);

@@ -15,6 +15,7 @@ pub fn draw(frame: &mut Frame, bar: &Bar, area: Rect, theme: &Theme) {
         BarKind::Search => "Search: ",
         BarKind::Save => "Save shown messages to: ",
         BarKind::History => "History search: ",
+        BarKind::Record => "Record to: ",
     };
     let input = Line::from(vec![
         Span::styled(label, theme.key()),
@@ -41,6 +42,7 @@ pub fn draw(frame: &mut Frame, bar: &Bar, area: Rect, theme: &Theme) {
                 BarKind::Search => "Enter searches backwards from the selection; then n / N; Esc cancels",
                 BarKind::Save => "Enter saves the shown messages as raw AMI text; Esc cancels",
                 BarKind::History => "Enter puts the newest block containing this text in the composer",
+                BarKind::Record => "Enter starts recording everything from now on (Ctrl-O stops); Esc cancels",
             },
             theme.dim(),
         ),

@@ -86,12 +86,26 @@ fn draw_calls(frame: &mut Frame, app: &App, view: &crate::app::calls::CallsView,
     if let Some((id, detail)) = &view.detail {
         if let Some(call) = app.calls.get(*id) {
             let mut detail = detail.borrow_mut();
-            crate::calls::view::render_call_detail(frame, area, call, &mut detail, app.now, &theme);
+            crate::calls::view::render_call_detail(
+                frame,
+                area,
+                call,
+                &mut detail,
+                app.calls_now(),
+                &theme,
+            );
             return;
         }
     }
     let mut list = view.list.borrow_mut();
-    crate::calls::view::render_call_list(frame, area, &app.calls, &mut list, app.now, &theme);
+    crate::calls::view::render_call_list(
+        frame,
+        area,
+        &app.calls,
+        &mut list,
+        app.calls_now(),
+        &theme,
+    );
 }
 
 /// Bytes from the server as text safe to put on a terminal: invalid UTF-8 as `\xNN`,
