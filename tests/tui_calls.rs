@@ -173,3 +173,65 @@ fn list_keys_move_the_selection_within_bounds() {
         );
     }
 }
+
+#[test]
+fn ctrl_s_to_a_jsonl_name_saves_json_lines_of_the_filtered_view() {
+    let mut app = dial_call_app();
+    app.apply_filter("Hangup").unwrap();
+    update(
+        &mut app,
+        Msg::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char('s'),
+            KeyModifiers::CONTROL,
+        ))),
+    );
+    if let Some(bar) = app.bar.as_mut() {
+        bar.text = "calls.jsonl".into();
+    }
+    let cmds = update(
+        &mut app,
+        Msg::Input(Event::Key(KeyEvent::new(
+            KeyCode::Enter,
+            KeyModifiers::NONE,
+        ))),
+    );
+    let [amicon::app::Cmd::Save { path, text }] = &cmds[..] else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(path.to_str(), Some("calls.jsonl"));
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), app.log.shown());
+    let hangups = lines
+        .iter()
+        .filter(|v| v["type"] == "event" && v["name"] == "Hangup")
+        .count();
+    assert_eq!(hangups, 4, "{text}");
+    assert!(lines.iter().all(|v| v["time"].is_string()));
+}
+
+#[test]
+fn ctrl_s_to_another_name_saves_raw_ami_text() {
+    let mut app = dial_call_app();
+    app.apply_filter("Hangup").unwrap();
+    update(
+        &mut app,
+        Msg::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char('s'),
+            KeyModifiers::CONTROL,
+        ))),
+    );
+    let cmds = update(
+        &mut app,
+        Msg::Input(Event::Key(KeyEvent::new(
+            KeyCode::Enter,
+            KeyModifiers::NONE,
+        ))),
+    );
+    let [amicon::app::Cmd::Save { text, .. }] = &cmds[..] else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(text.matches("Event: Hangup\r\n").count(), 4, "{text}");
+}

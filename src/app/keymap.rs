@@ -105,7 +105,11 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "hide noise (VarSet, Newexten, RTCP*) / own only",
     ),
     ("F4, Ctrl-T", "anywhere", "pick a template"),
-    ("Ctrl-S", "anywhere", "save the shown messages as raw AMI"),
+    (
+        "Ctrl-S",
+        "anywhere",
+        "save the shown messages: raw AMI, *.jsonl JSON Lines",
+    ),
     (
         "Ctrl-O",
         "anywhere",

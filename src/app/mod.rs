@@ -1010,6 +1010,47 @@ pub fn raw_text(entry: &Entry) -> String {
     }
 }
 
+/// A save file named `*.jsonl`, `*.ndjson` or `*.json` gets JSON Lines; any other name
+/// gets raw AMI text.
+pub fn is_json_lines_name(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jsonl" | "ndjson" | "json"))
+}
+
+/// The entry as one JSON line (the shape of `watch --json`), newline included. Notes,
+/// which are the console's own words, are `{"time", "type":"note", "text"}`.
+pub fn json_text(entry: &Entry, charset: crate::format::Charset) -> String {
+    let event = match &entry.item {
+        Item::Sent { message, internal } => SessionEvent::Sent {
+            action_id: message.get_str("ActionID").unwrap_or_default().into_owned(),
+            name: message.get_str("Action").unwrap_or_default().into_owned(),
+            message: message.clone(),
+            internal: *internal,
+        },
+        Item::Received {
+            message,
+            link,
+            internal,
+            ..
+        } => SessionEvent::Received {
+            message: message.clone(),
+            link: link.clone(),
+            internal: *internal,
+        },
+        Item::Note { text, .. } => {
+            let time = crate::record::format_time(entry.at);
+            let note = serde_json::json!({"time": time, "type": "note", "text": text.as_ref()});
+            return format!("{note}\n");
+        }
+    };
+    let stamped = Stamped {
+        at: entry.at,
+        event,
+    };
+    format!("{}\n", crate::format::json_line(&stamped, charset))
+}
+
 fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
     use crossterm::event::KeyCode;
     let close = keymap::global(&key) == Some(KeyAction::Close) || key.code == KeyCode::Char('q');
@@ -1174,10 +1215,24 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                         app.notify(Tone::Warn, "no file name: nothing saved");
                         return Vec::new();
                     }
-                    let contents: String = app.log.shown_entries().map(raw_text).collect();
+                    let json = is_json_lines_name(&path);
+                    let charset = app.options.charset;
+                    let contents: String = if json {
+                        app.log
+                            .shown_entries()
+                            .map(|entry| json_text(entry, charset))
+                            .collect()
+                    } else {
+                        app.log.shown_entries().map(raw_text).collect()
+                    };
                     app.notify(
                         Tone::Info,
-                        format!("saving {} messages to {}", app.log.shown(), path.display()),
+                        format!(
+                            "saving {} messages to {}{}",
+                            app.log.shown(),
+                            path.display(),
+                            if json { " as JSON Lines" } else { "" }
+                        ),
                     );
                     return vec![Cmd::Save {
                         path,
