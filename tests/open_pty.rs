@@ -16,6 +16,12 @@ struct Pty {
 
 impl Pty {
     fn open(args: &[&str]) -> Pty {
+        let mut all = vec!["open"];
+        all.extend_from_slice(args);
+        Pty::run(&all)
+    }
+
+    fn run(args: &[&str]) -> Pty {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 30,
@@ -25,7 +31,6 @@ impl Pty {
             })
             .expect("openpty");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_amicon"));
-        command.arg("open");
         command.args(args);
         command.env("TERM", "xterm-256color");
         command.cwd(env!("CARGO_MANIFEST_DIR"));
@@ -135,6 +140,33 @@ fn open_step_shows_one_entry_per_dot() {
     let third = steps_for_lines(path, 3);
     pty.send(".".repeat(third - first).as_bytes());
     pty.expect("Log 3 ");
+    pty.send(b"\x11");
+    assert_eq!(pty.wait_exit(), 0);
+}
+
+#[test]
+fn a_demo_recorded_with_record_opens_with_its_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.ami");
+    let file = file.to_str().unwrap();
+    let mut pty = Pty::run(&["demo", "--rate", "20", "--seed", "7", "--record", file]);
+    pty.expect(&format!("REC {file}"));
+    pty.expect("Hangup");
+    pty.send(b"\x11");
+    assert_eq!(pty.wait_exit(), 0);
+    let recording = amicon::record::read(&std::fs::read(file).unwrap());
+    assert!(recording.timed);
+    let mut calls = amicon::calls::Calls::default();
+    for entry in &recording.entries {
+        calls.apply_stamped(entry);
+    }
+    assert!(!calls.is_empty(), "the demo's calls were recorded");
+
+    let mut pty = Pty::open(&[file]);
+    pty.expect(&format!("recording {file}"));
+    pty.send(b"\x1b[15~");
+    pty.expect(" Calls ");
+    pty.expect(" → ");
     pty.send(b"\x11");
     assert_eq!(pty.wait_exit(), 0);
 }

@@ -235,3 +235,30 @@ fn ctrl_s_to_another_name_saves_raw_ami_text() {
     };
     assert_eq!(text.matches("Event: Hangup\r\n").count(), 4, "{text}");
 }
+
+#[test]
+fn the_wheel_over_the_calls_view_does_not_scroll_the_hidden_log() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = dial_call_app();
+    screen(&mut app, 100, 24);
+    press(&mut app, KeyCode::F(5));
+    let wheel = |kind| {
+        Msg::Input(Event::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        }))
+    };
+    update(&mut app, wheel(MouseEventKind::ScrollUp));
+    update(&mut app, wheel(MouseEventKind::ScrollDown));
+    assert!(app.log.is_following(), "the log stays where it was");
+    assert!(app
+        .calls_view
+        .as_ref()
+        .unwrap()
+        .list
+        .borrow()
+        .selected()
+        .is_some());
+}

@@ -1266,6 +1266,25 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 fn mouse_input(app: &mut App, mouse: MouseEvent) {
     let at = Position::new(mouse.column, mouse.row);
     let rows = app.log_rows();
+    if let Some(view) = &app.calls_view {
+        // The calls view covers the log: the wheel moves its selection instead.
+        if app.regions.log.contains(at) && view.detail.is_none() {
+            let mut list = view.list.borrow_mut();
+            match mouse.kind {
+                MouseEventKind::ScrollUp => return list.move_by(&app.calls, -1),
+                MouseEventKind::ScrollDown => return list.move_by(&app.calls, 1),
+                MouseEventKind::Down(MouseButton::Left) => {
+                    drop(list);
+                    app.focus = Focus::Log;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if app.regions.log.contains(at) {
+            return;
+        }
+    }
     match mouse.kind {
         MouseEventKind::ScrollUp => app.log.scroll(-3, rows),
         MouseEventKind::ScrollDown => app.log.scroll(3, rows),
