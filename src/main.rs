@@ -2,6 +2,11 @@
 //! exit with its code. Everything else lives in the library.
 
 use amicon::cli::{Cli, Command};
+
+// The session task allocates each message and the front end frees it on another
+// thread; glibc's malloc serialises that on an arena lock (seen in perf under floods).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use amicon::cmd;
 
 fn main() {

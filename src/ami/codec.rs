@@ -186,16 +186,20 @@ impl Decoder for AmiCodec {
         loop {
             match self.phase {
                 Phase::Banner => {
-                    let Some(i) = memchr::memchr(b'\n', src) else {
-                        if src.len() > MAX_BANNER {
-                            let preview = Bytes::copy_from_slice(&src[..PREVIEW]);
-                            src.clear();
-                            self.phase = Phase::Discarding {
-                                skipped: 0,
-                                line_blank: false,
-                            };
-                            return Ok(Some(Frame::Error(FrameError::BannerTooLong { preview })));
-                        }
+                    let newline = memchr::memchr(b'\n', src);
+                    // Too long whether or not its end already arrived, so the outcome
+                    // does not depend on how the bytes were split into reads.
+                    if newline.map_or(src.len(), |i| i) > MAX_BANNER {
+                        let preview = Bytes::copy_from_slice(&src[..PREVIEW]);
+                        let dropped = if newline.is_some() { 0 } else { src.len() };
+                        src.advance(dropped);
+                        self.phase = Phase::Discarding {
+                            skipped: dropped as u64,
+                            line_blank: false,
+                        };
+                        return Ok(Some(Frame::Error(FrameError::BannerTooLong { preview })));
+                    }
+                    let Some(i) = newline else {
                         return Ok(None);
                     };
                     let line = src.split_to(i + 1);
@@ -245,9 +249,13 @@ impl Decoder for AmiCodec {
                     }
                     let Some(i) = memchr::memchr(b'\n', &src[self.scanned..]) else {
                         if src.len() > self.max_message {
-                            // A line with no end in sight: drop all of it, mid-line.
+                            // A line with no end in sight: drop all of it, mid-line. If
+                            // that line is so far only `\r`, it may be the blank line
+                            // ending the message: the skip must know, or it would run
+                            // on through the next message.
                             let all = src.len();
-                            return Ok(Some(self.start_discarding(src, all, false)));
+                            let blank_so_far = src[self.scanned..].iter().all(|&b| b == b'\r');
+                            return Ok(Some(self.start_discarding(src, all, blank_so_far)));
                         }
                         return Ok(None);
                     };

@@ -155,7 +155,9 @@ impl Correlator {
         // Most of a flood is events without an ActionID; a byte search rules that out
         // faster than walking the headers (Asterisk writes the key as `ActionID`, and our
         // own IDs only ever come back under that spelling).
-        if kind == Kind::Event && memchr::memmem::find(msg.wire(), b"ActionID").is_none() {
+        static ACTION_ID: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"ActionID"));
+        if kind == Kind::Event && ACTION_ID.find(msg.wire()).is_none() {
             return Routed {
                 link: Link::Unsolicited,
                 internal: false,

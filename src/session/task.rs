@@ -334,7 +334,8 @@ impl Driver {
         match first {
             Err(_) => Err(LoginFailure::Fatal(EndReason::NotAmi(format!(
                 "the server accepted the connection but sent no banner within {}s \
-                 (an HTTP server, or something else that waits for the client?)",
+                 (a TLS port: use amis://; an HTTP server; or something else that waits for \
+                 the client?)",
                 timeout.as_secs_f32()
             )))),
             Ok(None) => Err(LoginFailure::Transient(EndReason::CannotConnect(
