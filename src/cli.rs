@@ -29,6 +29,10 @@ pub struct Cli {
     /// Line mode: a readline prompt instead of the full-screen UI.
     #[arg(long)]
     pub line: bool,
+
+    /// Record everything the session sees to FILE (open it later with `amicon open`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 const TOP_AFTER_HELP: &str = "\
@@ -95,6 +99,23 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a simulated Asterisk 22 AMI server (for testing clients and scripts).
     Serve(crate::demo::ServeArgs),
+    /// Open a recording (--record, watch --record) or a plain AMI transcript in the
+    /// console, without a connection: log, filters, search, detail and calls all work.
+    Open(OpenArgs),
+}
+
+/// `amicon open FILE`: a recording or a saved AMI transcript in the TUI.
+#[derive(Debug, Clone, Args)]
+pub struct OpenArgs {
+    /// A recording made with --record, or a plain AMI transcript (a saved telnet session).
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Replay at N times the recorded pace (1 = real time); recordings only.
+    #[arg(long, value_name = "N")]
+    pub speed: Option<f64>,
+    /// Show one entry per press of `.` in the log.
+    #[arg(long, conflicts_with = "speed")]
+    pub step: bool,
 }
 
 /// `amicon demo`: the TUI (or line mode) against the built-in simulated PBX.
@@ -109,6 +130,9 @@ pub struct DemoArgs {
     /// Seed of the simulated traffic (the same seed replays the same calls).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Record everything the session sees to FILE (open it later with `amicon open`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 const SEND_AFTER_HELP: &str = "\

@@ -15,6 +15,7 @@ fn main() {
         Some(Command::Send(args)) => block_on(cmd::send::run(args)),
         Some(Command::Watch(args)) => block_on(cmd::watch::run(args)),
         Some(Command::Demo(args)) => block_on(demo(args)),
+        Some(Command::Open(args)) => block_on(amicon::tui::run_open(&args)),
         Some(Command::Serve(args)) => block_on(async move {
             match amicon::demo::serve(args).await {
                 Ok(()) => cmd::EXIT_OK,
@@ -24,8 +25,8 @@ fn main() {
                 }
             }
         }),
-        None if cli.line => block_on(amicon::line::run_cli(&cli.connect)),
-        None => block_on(amicon::tui::run_cli(&cli.connect)),
+        None if cli.line => block_on(amicon::line::run_cli(&cli.connect, cli.record)),
+        None => block_on(amicon::tui::run_cli(&cli.connect, cli.record)),
     };
     std::process::exit(code);
 }
@@ -52,9 +53,17 @@ async fn demo(args: amicon::cli::DemoArgs) -> i32 {
     };
     let config = server.session_config();
     let result = if args.line {
-        amicon::line::run(config, amicon::line::LineOptions::default()).await
+        let options = amicon::line::LineOptions {
+            record: args.record.clone(),
+            ..Default::default()
+        };
+        amicon::line::run(config, options).await
     } else {
-        amicon::tui::run(config, amicon::tui::TuiOptions::default()).await
+        let options = amicon::tui::TuiOptions {
+            record: args.record.clone(),
+            ..Default::default()
+        };
+        amicon::tui::run(config, options).await
     };
     server.shutdown().await;
     match result {

@@ -9,6 +9,7 @@
 use crate::ami::Action;
 use crate::app::{update, App, AppOptions, Background, Cmd, Msg};
 use crate::complete;
+use crate::record::Recorder;
 use crate::session::{self, ActionError, EventStream, SessionConfig, SessionHandle, SessionState};
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
@@ -57,6 +58,8 @@ pub struct TuiOptions {
     pub charset: crate::format::Charset,
     /// No colours, whatever `NO_COLOR` says; `NO_COLOR` set and non-empty also turns them off.
     pub no_color: bool,
+    /// Record every stream entry to this file from the start (`--record FILE`).
+    pub record: Option<PathBuf>,
 }
 
 impl Default for TuiOptions {
@@ -68,6 +71,7 @@ impl Default for TuiOptions {
             history_path: None,
             no_color: false,
             charset: crate::format::Charset::UTF8,
+            record: None,
         }
     }
 }
@@ -80,6 +84,11 @@ pub trait SessionPort {
     /// carries the answer. `None` when this session cannot (a fake, a recording).
     fn background(&self, _what: Background) -> Option<Pin<Box<dyn Future<Output = Msg> + Send>>> {
         None
+    }
+    /// `amicon open --step`: passes the next recorded entry on. False when there is
+    /// nothing to step through (a live session, or the end of the file).
+    fn step(&self) -> bool {
+        false
     }
 }
 
@@ -111,7 +120,7 @@ impl SessionPort for SessionHandle {
 /// The TUI from the command line: resolves the target, profile and secret like `send`
 /// and `watch` do (warnings and errors on stderr, before the screen is taken), takes the
 /// profile's filter and charset, and runs [`run`]. Returns the exit code.
-pub async fn run_cli(args: &crate::cli::ConnectArgs) -> i32 {
+pub async fn run_cli(args: &crate::cli::ConnectArgs, record: Option<PathBuf>) -> i32 {
     let resolved = match crate::cmd::resolve(args) {
         Ok(resolved) => resolved,
         Err(code) => return code,
@@ -132,6 +141,7 @@ pub async fn run_cli(args: &crate::cli::ConnectArgs) -> i32 {
     let options = TuiOptions {
         charset: resolved.charset,
         initial_filter,
+        record,
         ..TuiOptions::default()
     };
     match run(resolved.session, options).await {
@@ -156,6 +166,7 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
         insecure_tls: config.tls.insecure,
         no_color,
         charset: options.charset,
+        replay: None,
     };
     let mut app = App::new(app_options, SystemTime::now());
     app.templates = crate::templates::list();
@@ -184,6 +195,11 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
         app.filter_text = filter.to_string();
     }
 
+    // Before the screen is taken, so a bad path is a plain error on stderr.
+    let recorder = match &options.record {
+        Some(path) => Some(ActiveRecording::create(path.clone())?),
+        None => None,
+    };
     let shutdown = quit_signal();
     let guard = TerminalGuard::enter()?;
     let (handle, stream) = session::spawn(config);
@@ -191,7 +207,17 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     let size = terminal.size()?;
     update(&mut app, Msg::Input(Event::Resize(size.width, size.height)));
     let input = crossterm::event::EventStream::new();
-    let code = run_app(&mut terminal, app, &handle, stream, input, shutdown, osc52).await;
+    let code = run_app_recording(
+        &mut terminal,
+        app,
+        &handle,
+        stream,
+        input,
+        shutdown,
+        osc52,
+        recorder,
+    )
+    .await;
     drop(terminal);
     drop(guard);
     code
@@ -246,10 +272,59 @@ pub fn quit_signal() -> impl Future<Output = ()> {
     }
 }
 
+/// A recording being written by the event loop.
+pub struct ActiveRecording {
+    path: PathBuf,
+    recorder: Recorder<io::BufWriter<std::fs::File>>,
+}
+
+impl ActiveRecording {
+    pub fn create(path: PathBuf) -> Result<Self, String> {
+        match Recorder::create(&path) {
+            Ok(recorder) => Ok(ActiveRecording { path, recorder }),
+            Err(e) => Err(format!(
+                "cannot create the recording {}: {e}",
+                path.display()
+            )),
+        }
+    }
+
+    /// Writes a batch and flushes it, so a crash loses nothing already shown.
+    fn write(&mut self, batch: &[session::Stamped]) -> io::Result<()> {
+        for entry in batch {
+            self.recorder.write(entry)?;
+        }
+        self.recorder.flush()
+    }
+}
+
 /// The event loop, generic over the terminal backend so tests drive the real app on a
 /// `TestBackend`. Returns the exit code: 0 after a normal quit, or the session's
 /// documented code when it ended on an error (4 for failed authentication, ...).
 pub async fn run_app<B, I>(
+    terminal: &mut Terminal<B>,
+    app: App,
+    session: &dyn SessionPort,
+    stream: EventStream,
+    input: I,
+    shutdown: impl Future<Output = ()>,
+    clipboard: impl FnMut(&str) -> io::Result<()>,
+) -> Result<i32, BoxError>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    I: Stream<Item = io::Result<Event>> + Unpin,
+{
+    run_app_recording(
+        terminal, app, session, stream, input, shutdown, clipboard, None,
+    )
+    .await
+}
+
+/// [`run_app`], recording every stream entry to `recording` from the start (Ctrl-O
+/// starts and stops recordings too).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_app_recording<B, I>(
     terminal: &mut Terminal<B>,
     mut app: App,
     session: &dyn SessionPort,
@@ -257,12 +332,16 @@ pub async fn run_app<B, I>(
     mut input: I,
     shutdown: impl Future<Output = ()>,
     mut clipboard: impl FnMut(&str) -> io::Result<()>,
+    mut recording: Option<ActiveRecording>,
 ) -> Result<i32, BoxError>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
     I: Stream<Item = io::Result<Event>> + Unpin,
 {
+    if let Some(active) = &recording {
+        update(&mut app, Msg::Recording(Ok(Some(active.path.clone()))));
+    }
     let mut batch = Vec::with_capacity(4096);
     let mut stream_open = true;
     let mut input_open = true;
@@ -304,7 +383,16 @@ where
                     update(&mut app, Msg::SessionClosed)
                 } else {
                     dirty = true;
-                    update(&mut app, Msg::Session(std::mem::take(&mut batch)))
+                    let mut cmds = Vec::new();
+                    if let Some(active) = recording.as_mut() {
+                        if let Err(e) = active.write(&batch) {
+                            let why = format!("writing {} failed: {e}", active.path.display());
+                            recording = None;
+                            cmds.extend(update(&mut app, Msg::Recording(Err(why))));
+                        }
+                    }
+                    cmds.extend(update(&mut app, Msg::Session(std::mem::take(&mut batch))));
+                    cmds
                 }
             },
             _ = tokio::time::sleep_until(if urgent { last_frame + INPUT_FRAME_INTERVAL } else { next_frame }), if dirty => Vec::new(),
@@ -359,6 +447,29 @@ where
                         .map_err(|e| e.to_string());
                     update(&mut app, Msg::Saved { path, result });
                 }
+                Cmd::Step => {
+                    if !session.step() {
+                        cmds.extend(update(&mut app, Msg::StepEnd));
+                    }
+                }
+                Cmd::StartRecording(path) => {
+                    let result = ActiveRecording::create(path.clone()).map(|active| {
+                        recording = Some(active);
+                        Some(path)
+                    });
+                    cmds.extend(update(&mut app, Msg::Recording(result)));
+                }
+                Cmd::StopRecording => {
+                    let result = match recording.take() {
+                        Some(mut active) => {
+                            active.recorder.flush().map(|()| None).map_err(|e| {
+                                format!("closing {} failed: {e}", active.path.display())
+                            })
+                        }
+                        None => Ok(None),
+                    };
+                    cmds.extend(update(&mut app, Msg::Recording(result)));
+                }
                 Cmd::Quit => {
                     let _ = tokio::time::timeout(LOGOFF_WAIT, session.logoff()).await;
                     return Ok(exit_code(&app));
@@ -378,6 +489,10 @@ fn quit_key() -> Event {
 }
 
 fn exit_code(app: &App) -> i32 {
+    if app.options.replay.is_some() {
+        // The session states inside a file are history, not this run's outcome.
+        return 0;
+    }
     match &app.status.state {
         SessionState::Ended(reason) => reason.exit_code(),
         _ => 0,
@@ -443,5 +558,168 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"Action: Ping\r\n"), "QWN0aW9uOiBQaW5nDQo=");
+    }
+}
+
+/// How `amicon open` passes a file's entries on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pace {
+    /// Everything at once.
+    AllAtOnce,
+    /// At this many times the recorded pace (1.0 = real time); needs a timed recording.
+    Speed(f64),
+    /// One entry per [`SessionPort::step`] (the `.` key).
+    Step,
+}
+
+/// The session side of `amicon open`: nothing is ever sent; in step mode it holds the
+/// entries not shown yet.
+pub struct Replay {
+    waiting: std::sync::Mutex<VecDeque<session::Stamped>>,
+    out: session::queue::Publisher,
+}
+
+/// What the composer is told when it tries to send while a file is open.
+pub const REPLAY_REFUSAL: &str = "a recording: nothing is sent";
+
+impl SessionPort for Replay {
+    fn submit(&self, _action: Action) -> Result<String, ActionError> {
+        Err(ActionError::Recorded(REPLAY_REFUSAL.to_string()))
+    }
+
+    fn logoff(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
+
+    fn step(&self) -> bool {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        match waiting.pop_front() {
+            Some(entry) => {
+                self.out
+                    .publish_batch(std::iter::once(entry.event), entry.at);
+                if waiting.is_empty() {
+                    self.out.close();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Turns a file's entries into the stream the TUI reads, at `pace`. `Pace::Speed`
+/// publishes from a tokio task (call it inside the runtime).
+pub fn replay(recording: crate::record::Recording, pace: Pace) -> (Replay, EventStream) {
+    // Everything is already in memory: the queue must not drop any of it.
+    let (out, stream) = session::queue::channel(usize::MAX / 2);
+    let mut entries: VecDeque<session::Stamped> = recording.entries.into();
+    match pace {
+        Pace::AllAtOnce => {
+            for entry in entries.drain(..) {
+                out.publish_batch(std::iter::once(entry.event), entry.at);
+            }
+            out.close();
+        }
+        Pace::Speed(speed) => {
+            let out = out.clone();
+            let entries = std::mem::take(&mut entries);
+            tokio::spawn(async move {
+                let mut previous: Option<SystemTime> = None;
+                for entry in entries {
+                    if let Some(before) = previous {
+                        let gap = entry.at.duration_since(before).unwrap_or_default();
+                        let wait = gap.div_f64(speed);
+                        if !wait.is_zero() {
+                            tokio::time::sleep(wait).await;
+                        }
+                    }
+                    previous = Some(entry.at);
+                    out.publish_batch(std::iter::once(entry.event), entry.at);
+                }
+                out.close();
+            });
+        }
+        Pace::Step => {
+            if entries.is_empty() {
+                out.close();
+            }
+        }
+    }
+    let port = Replay {
+        waiting: std::sync::Mutex::new(entries),
+        out,
+    };
+    (port, stream)
+}
+
+/// The App of `amicon open`: named after the file, the log focused, no confirmations
+/// (nothing can be sent anyway).
+pub fn replay_app(file: &str, no_color: bool, now: SystemTime) -> App {
+    let options = AppOptions {
+        target: file.to_string(),
+        replay: Some(file.to_string()),
+        no_color,
+        ..AppOptions::default()
+    };
+    let mut app = App::new(options, now);
+    app.focus = crate::app::Focus::Log;
+    app
+}
+
+/// `amicon open FILE`: a recording or a plain AMI transcript in the TUI, without a
+/// connection. Returns the exit code.
+pub async fn run_open(args: &crate::cli::OpenArgs) -> i32 {
+    let file = args.file.display().to_string();
+    let bytes = match std::fs::read(&args.file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("amicon open: cannot read {file}: {e}");
+            return 2;
+        }
+    };
+    let recording = crate::record::read(&bytes);
+    let pace = match (args.speed, args.step) {
+        (Some(_), true) => {
+            eprintln!("amicon open: --speed and --step do not go together");
+            return 2;
+        }
+        (Some(speed), false) if !(speed.is_finite() && speed > 0.0) => {
+            eprintln!("amicon open: --speed must be a number above 0 (1 = real time)");
+            return 2;
+        }
+        (Some(_), false) if !recording.timed => {
+            eprintln!(
+                "amicon open: --speed needs a recording with time stamps; {file} is a plain AMI transcript"
+            );
+            return 2;
+        }
+        (Some(speed), false) => Pace::Speed(speed),
+        (None, true) => Pace::Step,
+        (None, false) => Pace::AllAtOnce,
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let app = replay_app(&file, no_color, SystemTime::now());
+    let result = async {
+        let shutdown = quit_signal();
+        let guard = TerminalGuard::enter()?;
+        let (port, stream) = replay(recording, pace);
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        let mut app = app;
+        let size = terminal.size()?;
+        update(&mut app, Msg::Input(Event::Resize(size.width, size.height)));
+        let input = crossterm::event::EventStream::new();
+        let code = run_app(&mut terminal, app, &port, stream, input, shutdown, osc52).await;
+        drop(terminal);
+        drop(guard);
+        code
+    }
+    .await;
+    match result {
+        // The session states inside a recording are history, not this run's outcome.
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("amicon open: {e}");
+            2
+        }
     }
 }

@@ -123,6 +123,21 @@ impl Composer {
         self.problem = None;
     }
 
+    /// Puts the cursor at byte `offset` of the whole text (lines joined by `\n`).
+    pub fn place_cursor_at(&mut self, offset: usize) {
+        let mut left = offset;
+        for (row, line) in self.editor.lines().iter().enumerate() {
+            if left <= line.len() {
+                let col = line.get(..left).map_or(0, |s| s.chars().count());
+                let clamp = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+                self.editor
+                    .move_cursor(CursorMove::Jump(clamp(row), clamp(col)));
+                return;
+            }
+            left -= line.len() + 1;
+        }
+    }
+
     /// Inserts pasted text as typed.
     pub fn paste(&mut self, text: &str) {
         self.editor

@@ -29,6 +29,12 @@ pub enum KeyAction {
     SearchNext,
     SearchPrev,
     Copy,
+    /// Open or close the calls view.
+    Calls,
+    /// Start (asking for a file name) or stop recording the stream.
+    Record,
+    /// `amicon open --step`: the next entry of the file.
+    Step,
 }
 
 /// Keys that work wherever the focus is (the editor included).
@@ -39,12 +45,14 @@ pub fn global(key: &KeyEvent) -> Option<KeyAction> {
         KeyCode::Char('c') if ctrl => KeyAction::Interrupt,
         KeyCode::Char('f') if ctrl => KeyAction::OpenFilter,
         KeyCode::Char('s') if ctrl => KeyAction::OpenSave,
+        KeyCode::Char('o') if ctrl => KeyAction::Record,
         KeyCode::Tab => KeyAction::FocusNext,
         KeyCode::BackTab => KeyAction::FocusPrev,
         KeyCode::F(1) => KeyAction::Help,
         KeyCode::F(2) => KeyAction::ToggleNoise,
         KeyCode::F(3) => KeyAction::ToggleOwnOnly,
         KeyCode::F(4) => KeyAction::Templates,
+        KeyCode::F(5) => KeyAction::Calls,
         KeyCode::Esc => KeyAction::Close,
         _ => return None,
     })
@@ -73,6 +81,8 @@ pub fn log(key: &KeyEvent) -> Option<KeyAction> {
         KeyCode::Char('s') => KeyAction::OpenSave,
         KeyCode::Char('?') => KeyAction::Help,
         KeyCode::Char('q') => KeyAction::Close,
+        KeyCode::Char('c') => KeyAction::Calls,
+        KeyCode::Char('.') => KeyAction::Step,
         _ => return None,
     })
 }
@@ -95,7 +105,16 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "hide noise (VarSet, Newexten, RTCP*) / own only",
     ),
     ("F4, Ctrl-T", "anywhere", "pick a template"),
-    ("Ctrl-S", "anywhere", "save the shown messages as raw AMI"),
+    (
+        "Ctrl-S",
+        "anywhere",
+        "save the shown messages: raw AMI, *.jsonl JSON Lines",
+    ),
+    (
+        "Ctrl-O",
+        "anywhere",
+        "record everything to a file / stop recording",
+    ),
     ("F1, ?", "? outside the editor", "this help"),
     (
         "Esc",
@@ -127,5 +146,24 @@ pub const HELP: &[(&str, &str, &str)] = &[
     ("Enter", "log", "detail of the selected message"),
     ("/, n, N", "log", "search, older match, newer match"),
     ("y", "log, detail", "copy the message as raw AMI (OSC 52)"),
-    ("Mouse wheel, click", "log", "scroll; select and focus"),
+    (
+        "Mouse wheel; .",
+        "log",
+        "scroll, click selects; `open --step`: next entry",
+    ),
+    (
+        "F5, c in log",
+        "anywhere",
+        "calls view: ↑↓ PgUp/PgDn select, Enter detail",
+    ),
+    (
+        "Tab ←→ ↑↓, Esc",
+        "call detail",
+        "ladder/timeline, channel, scroll; back",
+    ),
+    (
+        "f / a",
+        "calls, detail",
+        "filter log to the call / channel action",
+    ),
 ];

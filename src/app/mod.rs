@@ -5,6 +5,7 @@
 //! action, copy to the clipboard, save a file, quit), so every behaviour can be tested
 //! without a terminal or a server.
 
+pub mod calls;
 pub mod composer;
 pub mod keymap;
 pub mod log;
@@ -42,6 +43,8 @@ pub struct AppOptions {
     pub no_color: bool,
     /// How bytes that are not UTF-8 are shown.
     pub charset: crate::format::Charset,
+    /// The file shown by `amicon open` (no connection: the status bar names the file).
+    pub replay: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -53,6 +56,7 @@ impl Default for AppOptions {
             insecure_tls: false,
             no_color: false,
             charset: crate::format::Charset::UTF8,
+            replay: None,
         }
     }
 }
@@ -77,6 +81,10 @@ pub enum Msg {
         name: String,
         reply: Result<crate::session::Reply, ActionError>,
     },
+    /// `amicon open --step` has no entry left.
+    StepEnd,
+    /// Recording started (`Some(file)`), stopped (`None`), or failed (and stopped).
+    Recording(Result<Option<PathBuf>, String>),
     /// A [`Cmd::Save`] finished: how many bytes, or why not.
     Saved {
         path: PathBuf,
@@ -98,6 +106,12 @@ pub enum Cmd {
     Fetch(Background),
     /// Add a sent block to the history file.
     Remember(String),
+    /// `amicon open --step`: show the next entry of the file.
+    Step,
+    /// Start writing every stream entry to this recording file.
+    StartRecording(PathBuf),
+    /// Close the recording.
+    StopRecording,
     /// Log off and leave.
     Quit,
 }
@@ -130,6 +144,10 @@ pub enum Overlay {
     Templates {
         selected: usize,
     },
+    /// Actions on the calls view's selected channel (`ChannelAction::ALL`).
+    ChannelActions {
+        selected: usize,
+    },
 }
 
 /// What the composer asks of the server in the background.
@@ -148,6 +166,8 @@ pub enum BarKind {
     Save,
     /// Search the composer history; Enter puts the newest match in the composer.
     History,
+    /// The file name of a new recording.
+    Record,
 }
 
 /// The one-line input bar above the status bar.
@@ -212,6 +232,14 @@ pub struct App {
     pub templates: Vec<Template>,
     /// The text of the block handed to the session, until it is accepted.
     sent_block: Option<String>,
+    /// Every call seen, fed by the same stream entries as the log.
+    pub calls: crate::calls::Calls,
+    /// The calls view, when open (it takes the log's place).
+    pub calls_view: Option<calls::CallsView>,
+    /// The file the stream is being recorded to (the event loop writes it).
+    pub recording: Option<PathBuf>,
+    /// The time of the newest stream entry: "now" for the calls of an opened file.
+    pub last_entry_at: Option<SystemTime>,
 }
 
 impl App {
@@ -247,6 +275,10 @@ impl App {
             recall: None,
             templates: crate::templates::built_in(),
             sent_block: None,
+            calls: crate::calls::Calls::default(),
+            calls_view: None,
+            recording: None,
+            last_entry_at: None,
         };
         app.resize(80, 24);
         app
@@ -280,6 +312,15 @@ impl App {
         let mut options = self.log.options().clone();
         change(&mut options);
         self.log.set_options(options);
+    }
+
+    /// The clock the calls view measures durations with: the wall clock live, the
+    /// newest entry's time in an opened file.
+    pub fn calls_now(&self) -> SystemTime {
+        match (&self.options.replay, self.last_entry_at) {
+            (Some(_), Some(at)) => at,
+            _ => self.now,
+        }
     }
 
     fn notify(&mut self, tone: Tone, text: impl Into<String>) {
@@ -346,12 +387,50 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             Vec::new()
         }
+        Msg::Recording(result) => {
+            match result {
+                Ok(Some(path)) => {
+                    app.notify(Tone::Good, format!("recording to {}", path.display()));
+                    app.recording = Some(path);
+                }
+                Ok(None) => {
+                    if let Some(path) = app.recording.take() {
+                        app.notify(Tone::Info, format!("recording {} closed", path.display()));
+                    }
+                }
+                Err(why) => {
+                    app.recording = None;
+                    app.notify(Tone::Bad, format!("not recording: {why}"));
+                }
+            }
+            Vec::new()
+        }
+        Msg::StepEnd => {
+            app.notify(Tone::Info, "end of the file: nothing more to step");
+            Vec::new()
+        }
         Msg::Input(event) => input(app, event),
+    }
+}
+
+/// `amicon-YYYYMMDD-HHMMSS.ami` (UTC) in the current directory.
+pub fn default_recording_name(now: SystemTime) -> String {
+    let digits: String = crate::record::format_time(now)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    match (digits.get(..8), digits.get(8..14)) {
+        (Some(day), Some(time)) => format!("amicon-{day}-{time}.ami"),
+        _ => "amicon-recording.ami".to_string(),
     }
 }
 
 fn tick(app: &mut App, now: SystemTime) {
     app.now = now;
+    // A file's calls age by the file's clock, not by the wall clock.
+    if app.options.replay.is_none() {
+        app.calls.expire(now);
+    }
     match app.status.window_start {
         None => app.status.window_start = Some(now),
         Some(start) => {
@@ -386,6 +465,8 @@ fn note(app: &mut App, at: SystemTime, tone: Tone, text: String) {
 }
 
 fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
+    app.calls.apply_stamped(&stamped);
+    app.last_entry_at = Some(stamped.at);
     let at = stamped.at;
     match stamped.event {
         SessionEvent::State(state) => {
@@ -609,6 +690,7 @@ fn open_bar(app: &mut App, kind: BarKind) {
         BarKind::Search => app.log.search().unwrap_or_default().to_string(),
         BarKind::Save => "amicon-log.txt".to_string(),
         BarKind::History => String::new(),
+        BarKind::Record => default_recording_name(app.now),
     };
     app.bar = Some(Bar {
         kind,
@@ -652,7 +734,16 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     if app.bar.is_some() {
         return bar_key(app, key);
     }
+    if app.calls_view.is_some() && app.focus == Focus::Log {
+        if let Some(cmds) = calls::key(app, key) {
+            return cmds;
+        }
+    }
     match global {
+        Some(KeyAction::Calls) => {
+            calls::toggle(app);
+            return Vec::new();
+        }
         Some(KeyAction::FocusNext) | Some(KeyAction::FocusPrev) => {
             app.focus = if app.focus == Focus::Log {
                 Focus::Composer
@@ -667,6 +758,13 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         Some(KeyAction::OpenSave) => {
             open_bar(app, BarKind::Save);
+            return Vec::new();
+        }
+        Some(KeyAction::Record) => {
+            if app.recording.is_some() {
+                return vec![Cmd::StopRecording];
+            }
+            open_bar(app, BarKind::Record);
             return Vec::new();
         }
         Some(KeyAction::Help) => {
@@ -889,6 +987,8 @@ fn log_action(app: &mut App, action: KeyAction) -> Vec<Cmd> {
             }
         }
         KeyAction::Help => app.overlay = Some(Overlay::Help),
+        KeyAction::Calls => calls::toggle(app),
+        KeyAction::Step if app.options.replay.is_some() => return vec![Cmd::Step],
         _ => {}
     }
     Vec::new()
@@ -908,6 +1008,47 @@ pub fn raw_text(entry: &Entry) -> String {
         }
         Item::Note { text, .. } => format!("{text}\n"),
     }
+}
+
+/// A save file named `*.jsonl`, `*.ndjson` or `*.json` gets JSON Lines; any other name
+/// gets raw AMI text.
+pub fn is_json_lines_name(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jsonl" | "ndjson" | "json"))
+}
+
+/// The entry as one JSON line (the shape of `watch --json`), newline included. Notes,
+/// which are the console's own words, are `{"time", "type":"note", "text"}`.
+pub fn json_text(entry: &Entry, charset: crate::format::Charset) -> String {
+    let event = match &entry.item {
+        Item::Sent { message, internal } => SessionEvent::Sent {
+            action_id: message.get_str("ActionID").unwrap_or_default().into_owned(),
+            name: message.get_str("Action").unwrap_or_default().into_owned(),
+            message: message.clone(),
+            internal: *internal,
+        },
+        Item::Received {
+            message,
+            link,
+            internal,
+            ..
+        } => SessionEvent::Received {
+            message: message.clone(),
+            link: link.clone(),
+            internal: *internal,
+        },
+        Item::Note { text, .. } => {
+            let time = crate::record::format_time(entry.at);
+            let note = serde_json::json!({"time": time, "type": "note", "text": text.as_ref()});
+            return format!("{note}\n");
+        }
+    };
+    let stamped = Stamped {
+        at: entry.at,
+        event,
+    };
+    format!("{}\n", crate::format::json_line(&stamped, charset))
 }
 
 fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
@@ -966,6 +1107,19 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
             Some(Err(false)) => Vec::new(),
             None => Vec::new(),
         },
+        Overlay::ChannelActions { selected } => {
+            match pick(&key, selected, crate::calls::ChannelAction::ALL.len()) {
+                Some(Ok(selected)) => app.overlay = Some(Overlay::ChannelActions { selected }),
+                Some(Err(true)) => {
+                    if let Some(action) = crate::calls::ChannelAction::ALL.get(selected) {
+                        calls::pick_action(app, *action);
+                    }
+                }
+                Some(Err(false)) => {}
+                None => app.overlay = Some(Overlay::ChannelActions { selected }),
+            }
+            Vec::new()
+        }
         Overlay::Confirm { action, why } => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.log.resume_follow();
@@ -1045,6 +1199,15 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                         None => app.notify(Tone::Warn, "no block in the history matches"),
                     }
                 }
+                BarKind::Record => {
+                    close_bar(app);
+                    let path = PathBuf::from(text.trim());
+                    if path.as_os_str().is_empty() {
+                        app.notify(Tone::Warn, "no file name: not recording");
+                        return Vec::new();
+                    }
+                    return vec![Cmd::StartRecording(path)];
+                }
                 BarKind::Save => {
                     close_bar(app);
                     let path = PathBuf::from(text.trim());
@@ -1052,10 +1215,24 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                         app.notify(Tone::Warn, "no file name: nothing saved");
                         return Vec::new();
                     }
-                    let contents: String = app.log.shown_entries().map(raw_text).collect();
+                    let json = is_json_lines_name(&path);
+                    let charset = app.options.charset;
+                    let contents: String = if json {
+                        app.log
+                            .shown_entries()
+                            .map(|entry| json_text(entry, charset))
+                            .collect()
+                    } else {
+                        app.log.shown_entries().map(raw_text).collect()
+                    };
                     app.notify(
                         Tone::Info,
-                        format!("saving {} messages to {}", app.log.shown(), path.display()),
+                        format!(
+                            "saving {} messages to {}{}",
+                            app.log.shown(),
+                            path.display(),
+                            if json { " as JSON Lines" } else { "" }
+                        ),
                     );
                     return vec![Cmd::Save {
                         path,
@@ -1089,6 +1266,25 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 fn mouse_input(app: &mut App, mouse: MouseEvent) {
     let at = Position::new(mouse.column, mouse.row);
     let rows = app.log_rows();
+    if let Some(view) = &app.calls_view {
+        // The calls view covers the log: the wheel moves its selection instead.
+        if app.regions.log.contains(at) && view.detail.is_none() {
+            let mut list = view.list.borrow_mut();
+            match mouse.kind {
+                MouseEventKind::ScrollUp => return list.move_by(&app.calls, -1),
+                MouseEventKind::ScrollDown => return list.move_by(&app.calls, 1),
+                MouseEventKind::Down(MouseButton::Left) => {
+                    drop(list);
+                    app.focus = Focus::Log;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if app.regions.log.contains(at) {
+            return;
+        }
+    }
     match mouse.kind {
         MouseEventKind::ScrollUp => app.log.scroll(-3, rows),
         MouseEventKind::ScrollDown => app.log.scroll(3, rows),

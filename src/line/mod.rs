@@ -74,6 +74,8 @@ pub struct LineOptions {
     pub history_path: Option<PathBuf>,
     /// The user's template directory; `None` for `templates::user_dir()`.
     pub templates_dir: Option<PathBuf>,
+    /// Record every stream entry to this file (`--record FILE`).
+    pub record: Option<PathBuf>,
 }
 
 impl Default for LineOptions {
@@ -86,6 +88,7 @@ impl Default for LineOptions {
             save_history: true,
             history_path: None,
             templates_dir: None,
+            record: None,
         }
     }
 }
@@ -93,7 +96,7 @@ impl Default for LineOptions {
 /// `amicon --line [TARGET]`: resolves the connection as `send` and `watch` do (profile,
 /// environment, flags, secret prompt), takes the profile's filter and charset, and runs
 /// line mode. Returns the exit code.
-pub async fn run_cli(args: &crate::cli::ConnectArgs) -> i32 {
+pub async fn run_cli(args: &crate::cli::ConnectArgs, record: Option<PathBuf>) -> i32 {
     let resolved = match crate::cmd::resolve(args) {
         Ok(resolved) => resolved,
         Err(code) => return code,
@@ -113,6 +116,7 @@ pub async fn run_cli(args: &crate::cli::ConnectArgs) -> i32 {
     let options = LineOptions {
         charset: resolved.charset,
         filter,
+        record,
         ..LineOptions::default()
     };
     let mut session = resolved.session;
@@ -134,11 +138,55 @@ pub async fn run(mut config: SessionConfig, options: LineOptions) -> Result<i32,
     if !options.events {
         config.events = "off".into();
     }
+    let recorder = match &options.record {
+        Some(path) => Some(
+            crate::record::Recorder::create(path)
+                .map_err(|e| format!("cannot create the recording {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
     if std::io::stdin().is_terminal() {
-        interactive(config, options, filter).await
+        interactive(config, options, filter, recorder).await
     } else {
-        piped(config, options, filter).await
+        piped(config, options, filter, recorder).await
     }
+}
+
+type FileRecorder = crate::record::Recorder<std::io::BufWriter<std::fs::File>>;
+
+/// Spawns the session; with a recorder, every entry is written (and flushed per batch,
+/// so quitting loses nothing) before it is passed on, with its own time stamp.
+fn spawn_recorded(
+    config: SessionConfig,
+    recorder: Option<FileRecorder>,
+) -> (SessionHandle, EventStream) {
+    let budget = config.queue_budget;
+    let (handle, mut from_session) = session::spawn(config);
+    let Some(mut recorder) = recorder else {
+        return (handle, from_session);
+    };
+    let (publisher, passed_on) = session::queue::channel(budget);
+    tokio::spawn(async move {
+        let mut batch = Vec::new();
+        let mut recording = true;
+        while from_session.recv_batch(&mut batch).await {
+            if recording {
+                let written = batch
+                    .iter()
+                    .try_for_each(|entry| recorder.write(entry))
+                    .and_then(|()| recorder.flush());
+                if let Err(e) = written {
+                    recording = false;
+                    eprintln!("amicon: recording stopped: {e}");
+                }
+            }
+            for entry in batch.drain(..) {
+                publisher.publish_batch(std::iter::once(entry.event), entry.at);
+            }
+        }
+        publisher.close();
+    });
+    (handle, passed_on)
 }
 
 fn print_now(text: &str) {
@@ -219,12 +267,13 @@ async fn interactive(
     config: SessionConfig,
     options: LineOptions,
     filter: Option<Filter>,
+    recorder: Option<FileRecorder>,
 ) -> Result<i32, BoxError> {
     print_now(&note(&format!(
         "connecting to {}@{}",
         config.username, config.endpoint
     )));
-    let (handle, mut stream) = session::spawn(config);
+    let (handle, mut stream) = spawn_recorded(config, recorder);
     let mut view = View::new(options.format, options.charset, filter, options.events);
     let catalog = Arc::new(Mutex::new(Catalog::new()));
     if let Err(code) = wait_for_login(&mut stream, &mut view, Some(&catalog), false).await {
@@ -410,9 +459,10 @@ async fn piped(
     config: SessionConfig,
     options: LineOptions,
     filter: Option<Filter>,
+    recorder: Option<FileRecorder>,
 ) -> Result<i32, BoxError> {
     let events_wanted = filter.is_some();
-    let (handle, mut stream) = session::spawn(config);
+    let (handle, mut stream) = spawn_recorded(config, recorder);
     let mut view = View::new(options.format, options.charset, filter, events_wanted);
     if let Err(code) = wait_for_login(&mut stream, &mut view, None, true).await {
         return Ok(code);

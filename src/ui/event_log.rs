@@ -83,7 +83,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         lines.push(line);
     }
     if lines.is_empty() {
-        let hint = if log.total() == 0 {
+        let hint = if log.total() == 0 && app.options.replay.is_some() {
+            "Nothing shown yet. With --step, press . for the next entry. F1 for help."
+        } else if log.total() == 0 {
             "Nothing yet. Type an action below (Action: Ping), then Enter on an empty line. F1 for help."
         } else {
             "Nothing matches the current filter (Ctrl-F to change it, F2/F3 toggles)."

@@ -15,6 +15,7 @@ pub fn draw(frame: &mut Frame, bar: &Bar, area: Rect, theme: &Theme) {
         BarKind::Search => "Search: ",
         BarKind::Save => "Save shown messages to: ",
         BarKind::History => "History search: ",
+        BarKind::Record => "Record to: ",
     };
     let input = Line::from(vec![
         Span::styled(label, theme.key()),
@@ -39,8 +40,9 @@ pub fn draw(frame: &mut Frame, bar: &Bar, area: Rect, theme: &Theme) {
             match bar.kind {
                 BarKind::Filter => "Enter applies to everything buffered and to what comes; empty clears; Esc cancels",
                 BarKind::Search => "Enter searches backwards from the selection; then n / N; Esc cancels",
-                BarKind::Save => "Enter saves the shown messages as raw AMI text; Esc cancels",
+                BarKind::Save => "Enter saves the shown messages as raw AMI text (*.jsonl: JSON Lines); Esc cancels",
                 BarKind::History => "Enter puts the newest block containing this text in the composer",
+                BarKind::Record => "Enter starts recording everything from now on (Ctrl-O stops); Esc cancels",
             },
             theme.dim(),
         ),

@@ -48,7 +48,10 @@ pub fn layout(area: Rect, bar_open: bool) -> Regions {
 pub fn draw(frame: &mut Frame, app: &App) {
     let theme = Theme::new(app.options.no_color);
     let regions = layout(frame.area(), app.bar.is_some());
-    event_log::draw(frame, app, regions.log, &theme);
+    match &app.calls_view {
+        Some(view) => draw_calls(frame, app, view, regions.log),
+        None => event_log::draw(frame, app, regions.log, &theme),
+    }
     composer::draw(frame, app, regions.composer, &theme);
     if let Some(bar) = &app.bar {
         filter_bar::draw(frame, bar, regions.bar, &theme);
@@ -70,8 +73,39 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Overlay::Templates { selected }) => {
             popup::templates(frame, &app.templates, *selected, frame.area(), &theme)
         }
+        Some(Overlay::ChannelActions { selected }) => {
+            popup::channel_actions(frame, *selected, frame.area(), &theme)
+        }
         None => {}
     }
+}
+
+/// The calls list, or one call's detail, in the log's place.
+fn draw_calls(frame: &mut Frame, app: &App, view: &crate::app::calls::CallsView, area: Rect) {
+    let theme = crate::calls::view::Theme::new(app.options.no_color);
+    if let Some((id, detail)) = &view.detail {
+        if let Some(call) = app.calls.get(*id) {
+            let mut detail = detail.borrow_mut();
+            crate::calls::view::render_call_detail(
+                frame,
+                area,
+                call,
+                &mut detail,
+                app.calls_now(),
+                &theme,
+            );
+            return;
+        }
+    }
+    let mut list = view.list.borrow_mut();
+    crate::calls::view::render_call_list(
+        frame,
+        area,
+        &app.calls,
+        &mut list,
+        app.calls_now(),
+        &theme,
+    );
 }
 
 /// Bytes from the server as text safe to put on a terminal: invalid UTF-8 as `\xNN`,

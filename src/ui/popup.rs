@@ -148,3 +148,24 @@ pub fn templates(
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
+
+/// The menu of actions on the calls view's selected channel.
+pub fn channel_actions(frame: &mut Frame, selected: usize, area: Rect, theme: &Theme) {
+    let items: Vec<(String, String)> = crate::calls::ChannelAction::ALL
+        .iter()
+        .map(|a| (a.label().to_string(), "fills the composer".to_string()))
+        .collect();
+    let rect = super::centered(area, 56, (items.len().min(LIST_ROWS) + 2) as u16);
+    let lines = list_lines(
+        items,
+        selected,
+        usize::from(rect.width.saturating_sub(2)),
+        theme,
+    );
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(" Channel action  Enter picks  Esc closes ")
+        .border_style(theme.border(true));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}

@@ -20,6 +20,10 @@ struct Segment {
 
 pub fn state_text(app: &App) -> (String, bool) {
     let status = &app.status;
+    if let Some(file) = &app.options.replay {
+        let end = if status.closed { "" } else { " (replaying)" };
+        return (format!("recording {file}{end}"), false);
+    }
     match &status.state {
         SessionState::Connecting { attempt } if *attempt > 1 => (
             format!("connecting to {} (attempt {attempt})", app.options.target),
@@ -70,6 +74,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             theme.status()
         },
     }];
+    if let Some(path) = &app.recording {
+        segments.push(Segment {
+            priority: 1,
+            text: format!("REC {}", path.display()),
+            style: theme.status_alert(),
+        });
+    }
     if app.options.insecure_tls {
         segments.push(Segment {
             priority: 1,
