@@ -144,8 +144,19 @@ fn state_json(state: &SessionState) -> Value {
         } => json!({
             "state": "reconnecting", "delay_ms": delay.as_millis() as u64, "attempt": attempt, "reason": reason
         }),
-        SessionState::Ended(reason) => json!({"state": "ended", "reason": reason.to_string(),
-                                              "exit_code": reason.exit_code()}),
+        SessionState::Ended(reason) => {
+            let (end, detail) = match reason {
+                EndReason::LoggedOff => ("logged_off", String::new()),
+                EndReason::CannotConnect(d) => ("cannot_connect", d.clone()),
+                EndReason::NotAmi(d) => ("not_ami", d.clone()),
+                EndReason::Tls(d) => ("tls", d.clone()),
+                EndReason::AuthFailed(d) => ("auth_failed", d.clone()),
+                EndReason::LoginTimeout(t) => ("login_timeout", t.as_millis().to_string()),
+                EndReason::ConnectionLost(d) => ("connection_lost", d.clone()),
+            };
+            json!({"state": "ended", "end": end, "detail": detail,
+                   "reason": reason.to_string(), "exit_code": reason.exit_code()})
+        }
     }
 }
 
@@ -297,10 +308,7 @@ fn non_message_event(kind: &str, d: &Value) -> Option<SessionEvent> {
                 attempt: number("attempt").unwrap_or(1) as u32,
                 reason: text("reason").unwrap_or_default(),
             },
-            // The recording keeps the words; the kind of end is not needed to replay it.
-            _ => SessionState::Ended(EndReason::ConnectionLost(
-                text("reason").unwrap_or_default(),
-            )),
+            _ => SessionState::Ended(end_reason(d)),
         }),
         "info" => SessionEvent::ServerInfo(ServerInfo {
             banner: text("banner").unwrap_or_default(),
@@ -334,6 +342,33 @@ fn non_message_event(kind: &str, d: &Value) -> Option<SessionEvent> {
         },
         _ => return None,
     })
+}
+
+/// The end of a session as recorded; a recording without the `end` kind (or a kind this
+/// version does not know) keeps the words as a lost connection.
+fn end_reason(d: &Value) -> EndReason {
+    let detail = d
+        .get("detail")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    match d.get("end").and_then(Value::as_str) {
+        Some("logged_off") => EndReason::LoggedOff,
+        Some("cannot_connect") => EndReason::CannotConnect(detail),
+        Some("not_ami") => EndReason::NotAmi(detail),
+        Some("tls") => EndReason::Tls(detail),
+        Some("auth_failed") => EndReason::AuthFailed(detail),
+        Some("login_timeout") => {
+            EndReason::LoginTimeout(Duration::from_millis(detail.parse().unwrap_or(0)))
+        }
+        Some("connection_lost") => EndReason::ConnectionLost(detail),
+        _ => EndReason::ConnectionLost(
+            d.get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        ),
+    }
 }
 
 /// Takes one line (without its line end) off the front of `buf`.
@@ -474,6 +509,20 @@ mod tests {
                 },
             ),
             stamped(5, SessionEvent::Dropped { count: 7 }),
+            stamped(
+                6,
+                SessionEvent::State(SessionState::Ended(EndReason::AuthFailed("refused".into()))),
+            ),
+            stamped(
+                7,
+                SessionEvent::State(SessionState::Ended(EndReason::LoginTimeout(
+                    Duration::from_secs(5),
+                ))),
+            ),
+            stamped(
+                8,
+                SessionEvent::State(SessionState::Ended(EndReason::LoggedOff)),
+            ),
         ];
         let mut rec = Recorder::new(Vec::new()).unwrap();
         for e in &entries {
