@@ -2,12 +2,12 @@
 //! exit with its code. Everything else lives in the library.
 
 use amicon::cli::{Cli, Command};
+use amicon::cmd;
 
 // The session task allocates each message and the front end frees it on another
 // thread; glibc's malloc serialises that on an arena lock (seen in perf under floods).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use amicon::cmd;
 
 fn main() {
     let cli = Cli::parse_args();

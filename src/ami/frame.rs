@@ -207,8 +207,9 @@ impl fmt::Debug for Message {
     }
 }
 
-/// Removes one line end: `\r\n`, `\n`, or a final `\r`. A second `\n` before it (the
-/// stray LF some PJSIP error messages carry) is removed too, as PROTOCOL §3.4 advises.
+/// Removes one line end: a final `\n`, then a `\r` before it (or a lone final `\r`).
+/// The stray LF some PJSIP error messages carry (`found\n\r\n`) never reaches here
+/// inside a line: the decoder splits at every `\n`, so it ends its own line.
 pub(crate) fn trim_eol(line: &[u8]) -> &[u8] {
     let mut l = line;
     if let Some(rest) = l.strip_suffix(b"\n") {
