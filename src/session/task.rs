@@ -36,6 +36,15 @@ const LOGOFF_GRACE: Duration = Duration::from_secs(3);
 /// Most bytes of a broken message kept in a protocol-error entry.
 const ERROR_PREVIEW: usize = 64 * 1024;
 
+/// What to do with an action that arrives while the session is not logged in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WhileDown {
+    /// Keep it for when the login completes (connecting, logging in).
+    Hold,
+    /// Refuse it at once (waiting to reconnect).
+    Refuse,
+}
+
 /// How a connected session ended.
 enum DriveEnd {
     LoggedOff,
@@ -207,24 +216,19 @@ impl Driver {
     /// Runs `fut` while keeping the command channel served: actions are held for after
     /// login, a Logoff request stops everything (`None`).
     async fn while_holding<T>(&mut self, fut: impl Future<Output = T>) -> Option<T> {
-        tokio::pin!(fut);
-        loop {
-            tokio::select! {
-                value = &mut fut => return Some(value),
-                cmd = self.commands.recv() => match cmd {
-                    Some(Command::Logoff { done }) => {
-                        self.logoff_waiters.push(done);
-                        return None;
-                    }
-                    Some(cmd) => self.held.push_back(cmd),
-                    None => return None,
-                },
-            }
-        }
+        self.serving_commands(fut, WhileDown::Hold).await
     }
 
     /// Like [`Self::while_holding`], but actions are refused at once (we are down).
     async fn wait_refusing<T>(&mut self, fut: impl Future<Output = T>) -> Option<T> {
+        self.serving_commands(fut, WhileDown::Refuse).await
+    }
+
+    async fn serving_commands<T>(
+        &mut self,
+        fut: impl Future<Output = T>,
+        policy: WhileDown,
+    ) -> Option<T> {
         tokio::pin!(fut);
         loop {
             tokio::select! {
@@ -234,9 +238,10 @@ impl Driver {
                         self.logoff_waiters.push(done);
                         return None;
                     }
-                    Some(Command::Send { action, action_id, reply }) => {
+                    Some(Command::Send { action, action_id, reply }) if policy == WhileDown::Refuse => {
                         self.refuse(&action, action_id, reply, ActionError::NotConnected);
                     }
+                    Some(cmd) => self.held.push_back(cmd),
                     None => return None,
                 },
             }
