@@ -402,10 +402,19 @@ fn a_panic_restores_the_terminal() {
 
 /// Key-to-screen latency while 100,000 events per second arrive: each typed key must
 /// show in the composer. Figures are printed, not asserted (speed targets are measured
-/// by hand, in release mode: `cargo test --release --test tui_pty -- --ignored --nocapture latency`).
+/// by hand, in release mode:
+/// `AMICON_MEASURE=1 cargo test --release --test tui_pty -- --ignored --nocapture latency`).
 #[test]
 #[ignore = "measurement: run by hand in release mode"]
 fn key_to_screen_latency_under_a_flood() {
+    // A debug build under a flood is far slower than what users run, and on a loaded CI
+    // machine this probe takes minutes: it runs only when asked for.
+    if std::env::var_os("AMICON_MEASURE").is_none() {
+        eprintln!(
+            "SKIPPED: set AMICON_MEASURE=1 (and use --release) to measure key-to-screen latency"
+        );
+        return;
+    }
     let rate: u64 = std::env::var("FLOOD_RATE")
         .ok()
         .and_then(|r| r.parse().ok())
