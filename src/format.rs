@@ -1261,25 +1261,17 @@ fn split_time(at: SystemTime) -> (i64, u32) {
     }
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (the well-known
-/// "civil from days" algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// `2026-11-28T20:01:02.123456Z`, as JSON output and recordings write times.
+pub fn iso8601(at: SystemTime) -> String {
+    let mut out = String::with_capacity(27);
+    push_iso8601(&mut out, at);
+    out
 }
 
 /// `2026-11-28T20:01:02.123456Z`
 fn push_iso8601(out: &mut String, at: SystemTime) {
     let (secs, micros) = split_time(at);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let (year, month, day) = crate::time::civil_from_days(secs.div_euclid(86_400));
     let of_day = secs.rem_euclid(86_400) as u32;
     match u32::try_from(year) {
         Ok(year) if year <= 9999 => push_digits(out, year, 4),

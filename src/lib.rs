@@ -16,5 +16,6 @@ pub mod record;
 pub mod secret;
 pub mod session;
 pub mod templates;
+mod time;
 pub mod tui;
 pub mod ui;

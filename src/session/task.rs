@@ -616,42 +616,39 @@ impl Driver {
         logging_off: bool,
         batch: &mut Vec<SessionEvent>,
     ) -> DriveEnd {
-        if let Some(TruncatedMessage(bytes)) = e
+        // Whatever part of a message arrived before the end (cut by EOF, handed back by
+        // the codec; or still in the read buffer after a reset) is kept, not dropped.
+        let truncated = e
             .get_ref()
-            .and_then(|i| i.downcast_ref::<TruncatedMessage>())
-        {
-            batch.push(SessionEvent::ProtocolError {
-                what: format!(
+            .and_then(|i| i.downcast_ref::<TruncatedMessage>());
+        let (kept, what, fallback) = match truncated {
+            Some(TruncatedMessage(bytes)) => (
+                &bytes[..],
+                format!(
                     "the connection closed in the middle of a message ({} bytes of it kept here)",
                     bytes.len()
                 ),
-                preview: bytes[..bytes.len().min(ERROR_PREVIEW)].to_vec(),
-            });
-            if logging_off {
-                return DriveEnd::LoggedOff;
-            }
-            return DriveEnd::Lost(
-                closing_reason
-                    .unwrap_or_else(|| "the server closed the connection mid-message".into()),
-            );
-        }
-        // A reset (or any read error) mid-message: the bytes of that message read so far
-        // are still in the read buffer; keep them, as for a message cut by EOF.
-        if !unread.is_empty() {
-            batch.push(SessionEvent::ProtocolError {
-                what: format!(
+                "the server closed the connection mid-message".to_string(),
+            ),
+            None => (
+                unread,
+                format!(
                     "the connection failed in the middle of a message ({e}; {} bytes of it kept here)",
                     unread.len()
                 ),
-                preview: unread[..unread.len().min(ERROR_PREVIEW)].to_vec(),
+                format!("reading from the server failed: {e}"),
+            ),
+        };
+        if !kept.is_empty() {
+            batch.push(SessionEvent::ProtocolError {
+                what,
+                preview: kept[..kept.len().min(ERROR_PREVIEW)].to_vec(),
             });
         }
         if logging_off {
             return DriveEnd::LoggedOff;
         }
-        DriveEnd::Lost(
-            closing_reason.unwrap_or_else(|| format!("reading from the server failed: {e}")),
-        )
+        DriveEnd::Lost(closing_reason.unwrap_or(fallback))
     }
 
     fn handle_command(
