@@ -244,8 +244,7 @@ impl<'a> Ctx<'a> {
 /// `Event` value, else `Action` value, in one pass over the headers.
 fn message_name(msg: &Message) -> Option<&[u8]> {
     let mut action = None;
-    for i in 0..msg.len() {
-        let line = msg.line(i);
+    for line in msg.lines() {
         if let Some(v) = value_if_key(line, b"event") {
             return Some(v);
         }
@@ -271,16 +270,6 @@ fn value_if_key<'l>(line: &'l [u8], key: &[u8]) -> Option<&'l [u8]> {
         }
         None => Some(&[]),
         Some(_) => None,
-    }
-}
-
-fn split_header(line: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b':', line) {
-        Some(i) => {
-            let value = &line[i + 1..];
-            (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
-        }
-        None => (line, &[]),
     }
 }
 
@@ -369,12 +358,12 @@ impl Atom {
             Atom::Name(glob) => ctx.name().is_some_and(|n| glob.matches(n)),
             Atom::Header { key, op, value } => {
                 let any = match key.exact() {
-                    Some(k) => (0..msg.len())
-                        .any(|i| value_if_key(msg.line(i), k).is_some_and(|v| value.matches(v))),
-                    None => (0..msg.len()).any(|i| {
-                        let (k, v) = split_header(msg.line(i));
-                        key.matches(k) && value.matches(v)
-                    }),
+                    Some(k) => msg
+                        .lines()
+                        .any(|line| value_if_key(line, k).is_some_and(|v| value.matches(v))),
+                    None => msg
+                        .headers()
+                        .any(|(k, v)| key.matches(k) && value.matches(v)),
                 };
                 any != op.is_negative()
             }
@@ -386,7 +375,7 @@ impl Atom {
                 let in_headers = if text.within_one_line {
                     text.regex.is_match(header_block(msg))
                 } else {
-                    (0..msg.len()).any(|i| text.regex.is_match(msg.line(i)))
+                    msg.lines().any(|line| text.regex.is_match(line))
                 };
                 in_headers || msg.legacy_body().is_some_and(|b| text.regex.is_match(b))
             }
@@ -468,7 +457,7 @@ impl LineRegex {
                 return false;
             }
         }
-        (0..msg.len()).any(|i| self.per_line.is_match(msg.line(i)))
+        msg.lines().any(|line| self.per_line.is_match(line))
     }
 }
 
@@ -502,17 +491,7 @@ impl FreeText {
 
 /// The header lines of `msg` as one slice of its wire bytes (line ends inside).
 fn header_block(msg: &Message) -> &[u8] {
-    let n = msg.len();
-    if n == 0 {
-        return &[];
-    }
-    let wire = msg.wire();
-    let base = wire.as_ptr() as usize;
-    let first = msg.line(0);
-    let last = msg.line(n - 1);
-    let start = first.as_ptr() as usize - base;
-    let end = last.as_ptr() as usize - base + last.len();
-    wire.get(start..end).unwrap_or_default()
+    msg.header_text()
 }
 
 /// A case-insensitive substring, found without allocating.
@@ -1292,7 +1271,7 @@ mod tests {
             let re = LineRegex::new(Regex::new(source).unwrap());
             assert!(re.block.is_some(), "{source} takes the block path");
             for m in &messages {
-                let per_line = (0..m.len()).any(|i| re.per_line.is_match(m.line(i)));
+                let per_line = m.lines().any(|line| re.per_line.is_match(line));
                 assert_eq!(re.matches_headers(m), per_line, "{source} on {m:?}");
             }
         }

@@ -71,10 +71,11 @@ enum Phase {
 #[derive(Debug)]
 pub struct AmiCodec {
     phase: Phase,
-    /// Bytes of the current partial message already split into lines.
+    /// Bytes of the current partial message already split into lines (0: none yet).
     scanned: usize,
-    /// Line starts of the current partial message.
-    lines: Vec<u32>,
+    /// The start of the last line taken: once the message is whole, where its header
+    /// lines end.
+    header_end: usize,
     max_message: usize,
 }
 
@@ -90,7 +91,7 @@ impl AmiCodec {
         AmiCodec {
             phase: Phase::Banner,
             scanned: 0,
-            lines: Vec::with_capacity(64),
+            header_end: 0,
             max_message: max_message.clamp(1024, u32::MAX as usize / 2),
         }
     }
@@ -109,11 +110,10 @@ impl AmiCodec {
         body: Option<(u32, u32)>,
     ) -> Frame {
         let raw = src.split_to(end).freeze();
-        let lines = self.lines.as_slice().to_vec(); // exact size: becomes a boxed slice
-        self.lines.clear();
+        let header_end = self.header_end as u32;
         self.scanned = 0;
         self.phase = Phase::Headers;
-        Frame::Message(Message::from_parts(raw, lines, body))
+        Frame::Message(Message::from_parts(raw, header_end, body))
     }
 
     /// The hot path of a flood: takes the header lines after a message's first one in a
@@ -125,9 +125,9 @@ impl AmiCodec {
         let mut start = self.scanned;
         while let Some(i) = memchr::memchr(b'\n', &within_cap[start..]) {
             let end = start + i + 1;
-            self.lines.push(start as u32);
             // Blank exactly when `trim_eol` would leave nothing: `\n` or `\r\n`.
             if i == 0 || (i == 1 && within_cap[start] == b'\r') {
+                self.header_end = start;
                 return Some(self.finish_message(src, end, None));
             }
             start = end;
@@ -146,7 +146,6 @@ impl AmiCodec {
     ) -> Frame {
         let preview = Bytes::copy_from_slice(&src[..src.len().min(PREVIEW)]);
         src.advance(consumed);
-        self.lines.clear();
         self.scanned = 0;
         self.phase = Phase::Discarding {
             skipped: consumed as u64,
@@ -242,7 +241,7 @@ impl Decoder for AmiCodec {
                     return Ok(Some(self.finish_message(src, end, body)));
                 }
                 Phase::Headers | Phase::LegacyHeaders | Phase::LegacyBody { .. } => {
-                    if self.phase == Phase::Headers && !self.lines.is_empty() {
+                    if self.phase == Phase::Headers && self.scanned > 0 {
                         if let Some(frame) = self.take_header_lines(src) {
                             return Ok(Some(frame));
                         }
@@ -269,27 +268,24 @@ impl Decoder for AmiCodec {
                     match self.phase {
                         Phase::Headers => {
                             if content.is_empty() {
-                                if self.lines.is_empty() {
+                                if line_start == 0 {
                                     // An empty message (a stray line end): skip it.
                                     src.advance(line_end);
                                     continue;
                                 }
-                                self.lines.push(line_start as u32);
+                                self.header_end = line_start;
                                 return Ok(Some(self.finish_message(src, line_end, None)));
                             }
-                            if self.lines.is_empty() && is_follows(content) {
+                            if line_start == 0 && is_follows(content) {
                                 self.phase = Phase::LegacyHeaders;
                             }
-                            self.lines.push(line_start as u32);
                         }
                         Phase::LegacyHeaders => {
                             let (key, _) = split_header(content);
-                            if key.eq_ignore_ascii_case(b"Privilege")
-                                || key.eq_ignore_ascii_case(b"ActionID")
+                            if !key.eq_ignore_ascii_case(b"Privilege")
+                                && !key.eq_ignore_ascii_case(b"ActionID")
                             {
-                                self.lines.push(line_start as u32);
-                            } else {
-                                self.lines.push(line_start as u32);
+                                self.header_end = line_start;
                                 self.phase = Phase::LegacyBody {
                                     body_start: line_start,
                                 };
@@ -341,7 +337,6 @@ impl Decoder for AmiCodec {
             // and let the caller see from `is_complete() == false` that it was cut.
             _ => {
                 let tail = src.split().freeze();
-                self.lines.clear();
                 self.scanned = 0;
                 self.phase = Phase::Headers;
                 Err(std::io::Error::new(

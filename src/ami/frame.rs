@@ -1,8 +1,10 @@
 //! What one AMI message is: its exact wire bytes plus an index of its header lines.
 //!
 //! A message is kept as the single byte buffer it arrived in (one allocation shared with
-//! the read buffer, terminating blank line included) and a small vector of line offsets.
-//! Keys and values are sliced out on demand, so nothing is decoded, copied or lost:
+//! the read buffer, terminating blank line included) and the offset where its header
+//! lines end. Lines, keys and values are found on demand (a SIMD scan of a few hundred
+//! bytes costs less than building, keeping and freeing an index for every message of a
+//! flood), so nothing is decoded, copied or lost:
 //! repeated keys (`Output`, `Variable`, `ChanVariable(...)`), header order, non-UTF-8
 //! bytes and values containing `: ` all survive untouched. Lookups are case-insensitive
 //! because Asterisk itself spells the same key differently between events
@@ -11,13 +13,13 @@
 use bytes::{Bytes, BytesMut};
 use std::fmt;
 
-/// One message as received (or as it will be sent): exact bytes, indexed lines.
+/// One message as received (or as it will be sent): exact bytes, where its lines end.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
     raw: Bytes,
-    /// Start offset of every header line, plus one final entry: the offset where the
-    /// header lines end (the start of the legacy body or of the terminating blank line).
-    lines: Box<[u32]>,
+    /// Where the header lines end: the start of the legacy body or of the terminating
+    /// blank line. Every header line before it ends with `\n`.
+    header_end: u32,
     /// The raw CLI text of a legacy (`Response: Follows`, Asterisk <= 13) `Command` reply.
     body: Option<(u32, u32)>,
 }
@@ -33,13 +35,12 @@ pub enum Kind {
 }
 
 impl Message {
-    /// Builds a message from wire bytes and the offsets of its header lines.
-    /// `lines` must hold each line start and, last, the end of the header lines.
-    pub(crate) fn from_parts(raw: Bytes, lines: Vec<u32>, body: Option<(u32, u32)>) -> Self {
-        debug_assert!(!lines.is_empty());
+    /// Builds a message from wire bytes and the offset where its header lines end.
+    pub(crate) fn from_parts(raw: Bytes, header_end: u32, body: Option<(u32, u32)>) -> Self {
+        debug_assert!(header_end as usize <= raw.len());
         Message {
             raw,
-            lines: lines.into_boxed_slice(),
+            header_end,
             body,
         }
     }
@@ -48,43 +49,40 @@ impl Message {
     /// terminating blank line). Intended for tests, recordings and building actions;
     /// the stream decoder in [`crate::ami::codec`] is the incremental version.
     pub fn parse(bytes: &[u8]) -> Message {
-        let mut lines = Vec::new();
         let mut pos = 0usize;
         while pos < bytes.len() {
             let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
             if trim_eol(&bytes[pos..end]).is_empty() {
                 break;
             }
-            lines.push(pos as u32);
             pos = end;
         }
-        lines.push(pos as u32);
         let mut raw = BytesMut::from(bytes);
         if pos == bytes.len() {
-            // No terminating blank line: add one so `wire()` is always a whole message.
+            // No terminating blank line: add one so `wire()` is always a whole message
+            // (and every header line ends with a line end).
             if !bytes.is_empty() && !bytes.ends_with(b"\n") {
                 raw.extend_from_slice(b"\r\n");
+                pos += 2;
             }
             raw.extend_from_slice(b"\r\n");
         }
-        Message::from_parts(raw.freeze(), lines, None)
+        Message::from_parts(raw.freeze(), pos as u32, None)
     }
 
     /// Builds a message from ordered key/value pairs, written the way Asterisk writes them
     /// (`Key: Value\r\n`, a blank line at the end).
     pub fn from_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(headers: &[(K, V)]) -> Message {
         let mut raw = BytesMut::new();
-        let mut lines = Vec::with_capacity(headers.len() + 1);
         for (k, v) in headers {
-            lines.push(raw.len() as u32);
             raw.extend_from_slice(k.as_ref());
             raw.extend_from_slice(b": ");
             raw.extend_from_slice(v.as_ref());
             raw.extend_from_slice(b"\r\n");
         }
-        lines.push(raw.len() as u32);
+        let header_end = raw.len() as u32;
         raw.extend_from_slice(b"\r\n");
-        Message::from_parts(raw.freeze(), lines, None)
+        Message::from_parts(raw.freeze(), header_end, None)
     }
 
     /// The exact bytes of the message, terminating blank line included.
@@ -92,20 +90,37 @@ impl Message {
         &self.raw
     }
 
-    /// Number of header lines.
+    /// The header lines, one after another, with their line ends.
+    fn header_block(&self) -> &[u8] {
+        &self.raw[..self.header_end as usize]
+    }
+
+    /// Number of header lines (a count, not a lookup: it scans the message).
     pub fn len(&self) -> usize {
-        self.lines.len() - 1
+        memchr::memchr_iter(b'\n', self.header_block()).count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.header_end == 0
     }
 
-    /// The header line at `index`, without its line end.
+    /// Every header line in order, without its line end.
+    pub fn lines(&self) -> Lines<'_> {
+        Lines {
+            rest: self.header_block(),
+        }
+    }
+
+    /// The header line at `index`, without its line end. Walks the lines before it:
+    /// to visit them all, use [`Self::lines`] or [`Self::headers`].
+    ///
+    /// # Panics
+    /// When `index` is not below [`Self::len`].
     pub fn line(&self, index: usize) -> &[u8] {
-        let start = self.lines[index] as usize;
-        let end = self.lines[index + 1] as usize;
-        trim_eol(&self.raw[start..end])
+        match self.lines().nth(index) {
+            Some(line) => line,
+            None => panic!("header line {index} of a message with {}", self.len()),
+        }
     }
 
     /// The header at `index` as (key, value). The key is everything before the first
@@ -117,17 +132,20 @@ impl Message {
     }
 
     /// Every header in order, repeated keys included.
-    pub fn headers(
-        &self,
-    ) -> impl DoubleEndedIterator<Item = (&[u8], &[u8])> + ExactSizeIterator + '_ {
-        (0..self.len()).map(move |i| self.header(i))
+    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.lines().map(split_header)
+    }
+
+    /// The header lines as one span of the wire bytes: from the first line's start to
+    /// the last one's end, its line end left out.
+    pub fn header_text(&self) -> &[u8] {
+        trim_eol(self.header_block())
     }
 
     /// The first value of `key` (case-insensitive), as Asterisk's own lookup does.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
         let key = key.as_bytes();
-        (0..self.len())
-            .map(|i| self.header(i))
+        self.headers()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v)
     }
@@ -153,7 +171,11 @@ impl Message {
 
     pub fn kind(&self) -> Kind {
         // Fast path: Asterisk puts `Event:` or `Response:` first.
-        if !self.is_empty() && self.header(0).0.eq_ignore_ascii_case(b"Event") {
+        if self
+            .lines()
+            .next()
+            .is_some_and(|line| split_header(line).0.eq_ignore_ascii_case(b"Event"))
+        {
             return Kind::Event;
         }
         if self.get("Event").is_some() {
@@ -179,12 +201,34 @@ impl Message {
         self.body.map(|(s, e)| &self.raw[s as usize..e as usize])
     }
 
-    /// Bytes of memory this message holds (wire bytes plus its line index), for the
-    /// bounded queues and rings that keep messages.
+    /// Bytes of memory this message holds, for the bounded queues and rings that keep
+    /// messages.
     pub fn footprint(&self) -> usize {
-        self.raw.len() + self.lines.len() * 4 + std::mem::size_of::<Self>()
+        self.raw.len() + std::mem::size_of::<Self>()
     }
 }
+
+/// The header lines of a [`Message`], without their line ends.
+#[derive(Clone, Debug)]
+pub struct Lines<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', self.rest).map_or(self.rest.len(), |i| i + 1);
+        let (line, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        Some(trim_eol(line))
+    }
+}
+
+impl std::iter::FusedIterator for Lines<'_> {}
 
 impl fmt::Debug for Message {
     /// Shows headers in order, with any secret masked: `Debug` output ends up in logs
@@ -257,6 +301,33 @@ mod tests {
     fn event_is_classified_before_response() {
         let m = Message::parse(b"Event: OriginateResponse\r\nResponse: Success\r\n\r\n");
         assert_eq!(m.kind(), Kind::Event);
+    }
+
+    #[test]
+    fn lines_are_found_on_demand_with_either_line_end() {
+        let m = Message::parse(b"Event: A\r\nBare: lf\nCr: \r\r\nLast: x\r\n\r\nNot: this\r\n");
+        let lines: Vec<&[u8]> = m.lines().collect();
+        assert_eq!(
+            lines,
+            [&b"Event: A"[..], b"Bare: lf", b"Cr: \r", b"Last: x"]
+        );
+        assert_eq!(m.len(), 4);
+        assert_eq!(m.line(3), b"Last: x");
+        assert_eq!(m.header(1), (&b"Bare"[..], &b"lf"[..]));
+        assert_eq!(m.header_text(), b"Event: A\r\nBare: lf\nCr: \r\r\nLast: x");
+
+        let unterminated = Message::parse(b"Action: Ping\r\nActionID: 7");
+        assert_eq!(unterminated.len(), 2);
+        assert_eq!(unterminated.get("actionid"), Some(&b"7"[..]));
+        assert_eq!(
+            unterminated.wire().as_ref(),
+            b"Action: Ping\r\nActionID: 7\r\n\r\n"
+        );
+
+        let empty = Message::parse(b"");
+        assert!(empty.is_empty());
+        assert_eq!(empty.len(), 0);
+        assert_eq!(empty.lines().next(), None);
     }
 
     #[test]

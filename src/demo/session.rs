@@ -11,6 +11,7 @@ use super::actions::{self, ACTIONS};
 use super::sim::{self, state_desc, CallId, Micros, OriginateRequest, Pbx};
 use super::users::Users;
 use super::wire::{class, escape_c, Writer};
+use crate::ami::frame::split_header;
 use crate::ami::message::{MAX_HEADERS, MAX_LINE};
 use crate::ami::Message;
 use bytes::Bytes;
@@ -269,16 +270,18 @@ struct Headers<'m> {
 
 impl<'m> Headers<'m> {
     fn new(msg: &'m Message) -> Self {
-        let too_long = (0..msg.len()).any(|i| msg.line(i).len() + 2 > MAX_LINE);
+        let too_long = msg.lines().any(|line| line.len() + 2 > MAX_LINE);
         Headers { msg, too_long }
     }
 
     /// Only the lines Asterisk kept: the first 128, without over-long ones.
     fn kept(&self) -> impl Iterator<Item = (&'m [u8], &'m [u8])> + '_ {
-        (0..self.msg.len().min(MAX_HEADERS))
-            .filter(|&i| self.msg.line(i).len() + 2 <= MAX_LINE)
-            .map(|i| {
-                let (k, v) = self.msg.header(i);
+        self.msg
+            .lines()
+            .take(MAX_HEADERS)
+            .filter(|line| line.len() + 2 <= MAX_LINE)
+            .map(|line| {
+                let (k, v) = split_header(line);
                 (k, trim_leading_blanks(v))
             })
     }
@@ -563,12 +566,12 @@ fn user_event(
     let mut w = Writer::event("UserEvent", "user,all");
     w.header("UserEvent", name);
     let mut raw = w.into_bytes().to_vec();
-    for i in 0..msg.len().min(MAX_HEADERS) {
-        let (key, _) = msg.header(i);
+    for line in msg.lines().take(MAX_HEADERS) {
+        let (key, _) = split_header(line);
         if key.eq_ignore_ascii_case(b"Action") || key.eq_ignore_ascii_case(b"UserEvent") {
             continue;
         }
-        raw.extend_from_slice(msg.line(i));
+        raw.extend_from_slice(line);
         raw.extend_from_slice(b"\r\n");
     }
     raw.extend_from_slice(b"\r\n");
