@@ -321,14 +321,18 @@ async fn serve_connection(
     let mut flooding = false;
     let mut flood_buffer: Option<Arc<FloodBuffer>> = None;
     let mut flood_at = 0usize;
-    let flood_started = Instant::now();
+    // When the paced flood (re)started and how many events had gone out by then: the
+    // pace counts from the login that asked for events, not from the connection.
+    let mut flood_origin = (Instant::now(), 0u64);
     let auth_deadline = tokio::time::Instant::now() + AUTH_TIMEOUT;
     let mut batch = BytesMut::new();
     loop {
         let flood_delay = match (&shared.flood, flooding) {
             (Some((FloodRate::PerSecond(rate), _)), true) => {
-                let due = Duration::from_secs_f64((*flood_sent + 1) as f64 / *rate as f64);
-                Some(due.saturating_sub(flood_started.elapsed()))
+                let due = Duration::from_secs_f64(
+                    (*flood_sent - flood_origin.1 + 1) as f64 / *rate as f64,
+                );
+                Some(due.saturating_sub(flood_origin.0.elapsed()))
             }
             _ => None,
         };
@@ -370,6 +374,7 @@ async fn serve_connection(
                             flood_buffer = shared.flood.as_ref().and_then(|(_, b)| b.for_mask(session.event_mask()));
                             flooding = flood_buffer.is_some();
                             flood_at = 0;
+                            flood_origin = (Instant::now(), *flood_sent);
                             Ok(())
                         }
                         Effect::Publish => {
@@ -434,7 +439,7 @@ async fn serve_connection(
                 let allowed = match rate {
                     FloodRate::Max => usize::MAX,
                     FloodRate::PerSecond(r) => {
-                        let due = (flood_started.elapsed().as_secs_f64() * *r as f64) as u64;
+                        let due = flood_origin.1 + (flood_origin.0.elapsed().as_secs_f64() * *r as f64) as u64;
                         due.saturating_sub(*flood_sent).max(1) as usize
                     }
                 };
