@@ -3,12 +3,12 @@
 //! for one million of them.
 //!
 //! `cargo bench --bench memory` (1,000,000 events); `-- --smoke` for CI (100,000).
-//! Events are decoded the way the session reads them (64 KiB reads into one buffer that
+//! Events are decoded the way the session reads them (`READ_SIZE` reads into one buffer that
 //! messages then share), then pushed into `app::log::Log` as the TUI does.
 
 use amicon::ami::{AmiCodec, Frame};
 use amicon::app::log::{Entry, Item, Log};
-use amicon::session::Link;
+use amicon::session::{Link, READ_SIZE};
 use bytes::BytesMut;
 use std::time::SystemTime;
 use tokio_util::codec::Decoder;
@@ -55,16 +55,16 @@ fn main() {
     let before = rss_bytes();
     let mut log = Log::new(events);
     let mut codec = AmiCodec::without_banner(16 * 1024 * 1024);
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::with_capacity(READ_SIZE);
     let mut wire = 0usize;
     let mut pushed = 0usize;
     let mut offset = 0usize;
     while pushed < events {
-        // One "socket read" of up to 64 KiB, as the session's reader does.
-        if buf.capacity() - buf.len() < 16 * 1024 {
-            buf.reserve(64 * 1024);
+        // One "socket read" of up to READ_SIZE, as the session's reader does.
+        if buf.capacity() - buf.len() < READ_SIZE / 4 {
+            buf.reserve(READ_SIZE);
         }
-        let room = (buf.capacity() - buf.len()).min(64 * 1024);
+        let room = (buf.capacity() - buf.len()).min(READ_SIZE);
         let mut filled = 0;
         while filled < room {
             let take = (call.len() - offset).min(room - filled);

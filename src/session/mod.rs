@@ -7,6 +7,7 @@ mod correlate;
 pub mod event;
 pub mod queue;
 mod reader;
+pub use reader::READ_SIZE;
 mod task;
 pub mod transport;
 

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, ReadHalf};
 use tokio_util::codec::Decoder;
 
 /// Bytes asked for per read: large reads keep up with floods at few wake-ups.
-const READ_SIZE: usize = 256 * 1024;
+pub const READ_SIZE: usize = 256 * 1024;
 
 pub(super) struct FrameReader {
     read: ReadHalf<Transport>,
