@@ -200,12 +200,6 @@ impl Message {
     pub fn legacy_body(&self) -> Option<&[u8]> {
         self.body.map(|(s, e)| &self.raw[s as usize..e as usize])
     }
-
-    /// Bytes of memory this message holds, for the bounded queues and rings that keep
-    /// messages.
-    pub fn footprint(&self) -> usize {
-        self.raw.len() + std::mem::size_of::<Self>()
-    }
 }
 
 /// The header lines of a [`Message`], without their line ends.

@@ -97,7 +97,7 @@ impl SessionConfig {
             retry_first_connect: false,
             max_reconnect_delay: Duration::from_secs(30),
             max_message: crate::ami::codec::DEFAULT_MAX_MESSAGE,
-            queue_budget: 256 * 1024 * 1024,
+            queue_budget: 64 * 1024 * 1024,
             query_versions: true,
         }
     }

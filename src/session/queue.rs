@@ -40,6 +40,11 @@ pub struct EventStream {
     shared: Arc<Shared>,
 }
 
+/// The most message bytes one `recv_batch` hands over. What the consumer holds is no
+/// longer counted against the budget, so a batch of everything queued would let memory
+/// reach twice the budget while a slow consumer works through it.
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
 /// A queue holding at most about `budget` bytes of messages.
 pub fn channel(budget: usize) -> (Publisher, EventStream) {
     let shared = Arc::new(Shared {
@@ -60,10 +65,12 @@ pub fn channel(budget: usize) -> (Publisher, EventStream) {
     )
 }
 
+/// What a queued message costs: its bytes and its slot in the queue (whose own size,
+/// ~100 bytes, is a quarter of a typical event's).
 fn cost(event: &SessionEvent) -> Option<usize> {
     match event {
         SessionEvent::Received { message, .. } | SessionEvent::Sent { message, .. } => {
-            Some(message.footprint())
+            Some(message.wire().len() + std::mem::size_of::<Stamped>())
         }
         _ => None,
     }
@@ -135,8 +142,9 @@ impl Drop for EventStream {
 }
 
 impl EventStream {
-    /// Moves everything queued into `out`, waiting until there is something. Returns
-    /// false (moving nothing) once the session has ended and everything was delivered.
+    /// Moves what is queued (up to about 4 MiB of messages) into `out`, waiting until
+    /// there is something. Returns false (moving nothing) once the session has ended and
+    /// everything was delivered.
     pub async fn recv_batch(&mut self, out: &mut Vec<Stamped>) -> bool {
         let shared = self.shared.clone();
         loop {
@@ -148,7 +156,8 @@ impl EventStream {
         }
     }
 
-    /// Moves everything queued into `out` without waiting. `None` when there was nothing
+    /// Moves what is queued (up to about 4 MiB of messages) into `out` without waiting.
+    /// `None` when there was nothing
     /// and the session goes on; `Some(true)` when events were moved; `Some(false)` once
     /// the session has ended and everything was delivered.
     pub fn try_recv_batch(&mut self, out: &mut Vec<Stamped>) -> Option<bool> {
@@ -163,8 +172,16 @@ impl EventStream {
         if inner.items.is_empty() {
             return if inner.closed { Some(false) } else { None };
         }
-        out.extend(inner.items.drain(..));
-        inner.bytes = 0;
+        let mut taken = 0;
+        while let Some(item) = inner.items.front() {
+            let c = cost(&item.event).unwrap_or(0);
+            if taken > 0 && taken + c > MAX_BATCH_BYTES {
+                break;
+            }
+            taken += c;
+            out.extend(inner.items.pop_front());
+        }
+        inner.bytes -= taken;
         Some(true)
     }
 
@@ -213,10 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_counts_what_it_drops_exactly() {
-        let one = match msg(0) {
-            SessionEvent::Received { message, .. } => message.footprint(),
-            _ => unreachable!(),
-        };
+        let one = cost(&msg(0)).unwrap();
         let (tx, mut rx) = channel(one * 10);
         for n in 0..25 {
             tx.publish(msg(n));
@@ -237,5 +251,31 @@ mod tests {
             .sum();
         assert_eq!(kept, 10);
         assert_eq!(dropped, 15);
+    }
+
+    #[tokio::test]
+    async fn a_batch_stops_near_its_byte_limit_and_the_rest_stays_queued() {
+        let big = |n: usize| SessionEvent::Received {
+            message: Message::from_headers(&[("Event", "Big"), ("N", &n.to_string())]),
+            link: Link::Unsolicited,
+            internal: false,
+        };
+        let one = cost(&big(0)).unwrap();
+        let total = MAX_BATCH_BYTES / one * 3;
+        let (tx, mut rx) = channel(usize::MAX);
+        tx.publish_batch((0..total).map(big), SystemTime::now());
+        tx.close();
+        let mut first = Vec::new();
+        assert!(rx.recv_batch(&mut first).await);
+        assert!(
+            first.len() < total / 2,
+            "one batch took {} of {total}",
+            first.len()
+        );
+        assert!(first.len() * one <= MAX_BATCH_BYTES);
+        let mut all = first;
+        while rx.recv_batch(&mut all).await {}
+        assert_eq!(all.len(), total, "nothing lost, nothing twice");
+        assert_eq!(rx.shared.inner.lock().unwrap().bytes, 0);
     }
 }
