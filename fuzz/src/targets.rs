@@ -69,9 +69,9 @@ fn exercise(message: &Message) {
     let _ = message.event_name();
     let _ = message.action_id();
     let _ = message.legacy_body();
-    let _ = message.footprint();
-    for i in 0..message.len() {
-        let (key, _value) = message.header(i);
+    let _ = message.header_text();
+    assert_eq!(message.lines().count(), message.len());
+    for (key, _value) in message.headers() {
         // Lookups take text; a key that is not UTF-8 cannot be asked for by name.
         if let Ok(key) = std::str::from_utf8(key) {
             assert!(
