@@ -93,6 +93,18 @@ fn refilter(c: &mut Criterion) {
             log.shown()
         })
     });
+    // The costliest kind: a glob on every key, so every header line of every event is
+    // split and tried.
+    let glob_any_key = Filter::parse("*Channel=*;2").unwrap();
+    group.bench_function("filter_glob_on_every_key", |b| {
+        b.iter(|| {
+            log.set_options(ViewOptions {
+                filter: Some(glob_any_key.clone()),
+                ..Default::default()
+            });
+            log.shown()
+        })
+    });
     group.bench_function("hide_noise", |b| {
         b.iter(|| {
             log.set_options(ViewOptions {
