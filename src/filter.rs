@@ -373,7 +373,7 @@ impl Atom {
             }
             Atom::Text(text) => {
                 let in_headers = if text.within_one_line {
-                    text.regex.is_match(header_block(msg))
+                    text.regex.is_match(msg.header_text())
                 } else {
                     msg.lines().any(|line| text.regex.is_match(line))
                 };
@@ -453,7 +453,7 @@ impl LineRegex {
 
     fn matches_headers(&self, msg: &Message) -> bool {
         if let Some(block) = &self.block {
-            if !block.is_match(header_block(msg)) {
+            if !block.is_match(msg.header_text()) {
                 return false;
             }
         }
@@ -487,11 +487,6 @@ impl FreeText {
             within_one_line,
         })
     }
-}
-
-/// The header lines of `msg` as one slice of its wire bytes (line ends inside).
-fn header_block(msg: &Message) -> &[u8] {
-    msg.header_text()
 }
 
 /// A case-insensitive substring, found without allocating.

@@ -1,4 +1,4 @@
-//! What one AMI message is: its exact wire bytes plus an index of its header lines.
+//! What one AMI message is: its exact wire bytes and where its header lines end.
 //!
 //! A message is kept as the single byte buffer it arrived in (one allocation shared with
 //! the read buffer, terminating blank line included) and the offset where its header

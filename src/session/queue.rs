@@ -65,8 +65,8 @@ pub fn channel(budget: usize) -> (Publisher, EventStream) {
     )
 }
 
-/// What a queued message costs: its bytes and its slot in the queue (whose own size,
-/// ~100 bytes, is a quarter of a typical event's).
+/// What a queued message costs: its bytes and its slot in the queue (120 bytes, a
+/// quarter of a typical event's own size).
 fn cost(event: &SessionEvent) -> Option<usize> {
     match event {
         SessionEvent::Received { message, .. } | SessionEvent::Sent { message, .. } => {
@@ -157,9 +157,8 @@ impl EventStream {
     }
 
     /// Moves what is queued (up to about 4 MiB of messages) into `out` without waiting.
-    /// `None` when there was nothing
-    /// and the session goes on; `Some(true)` when events were moved; `Some(false)` once
-    /// the session has ended and everything was delivered.
+    /// `None` when there was nothing and the session goes on; `Some(true)` when events
+    /// were moved; `Some(false)` once the session has ended and everything was delivered.
     pub fn try_recv_batch(&mut self, out: &mut Vec<Stamped>) -> Option<bool> {
         let mut inner = self.shared.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.dropped > 0 {
