@@ -85,6 +85,17 @@ impl Message {
         Message::from_parts(raw.freeze(), header_end, None)
     }
 
+    /// A copy that owns exactly its own bytes. A received message shares the buffer of
+    /// the socket read it came in (256 KiB): whatever keeps one message long after its
+    /// neighbours are gone (the calls model) keeps a copy, not the whole read.
+    pub fn unshared(&self) -> Message {
+        Message {
+            raw: Bytes::copy_from_slice(&self.raw),
+            header_end: self.header_end,
+            body: self.body,
+        }
+    }
+
     /// The exact bytes of the message, terminating blank line included.
     pub fn wire(&self) -> &Bytes {
         &self.raw
@@ -317,6 +328,10 @@ mod tests {
             unterminated.wire().as_ref(),
             b"Action: Ping\r\nActionID: 7\r\n\r\n"
         );
+
+        let copy = m.unshared();
+        assert_eq!(copy, m);
+        assert_ne!(copy.wire().as_ptr(), m.wire().as_ptr());
 
         let empty = Message::parse(b"");
         assert!(empty.is_empty());

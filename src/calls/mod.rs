@@ -437,7 +437,8 @@ impl Calls {
         call.events.push_back(CallEvent {
             seq,
             at,
-            message: msg.clone(),
+            // Kept for as long as the call is: must not pin the whole socket read.
+            message: msg.unshared(),
         });
         while call.events.len() > max_events {
             call.events.pop_front();
