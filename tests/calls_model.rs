@@ -613,3 +613,30 @@ fn a_local_name_seen_again_after_a_restart_starts_a_new_call() {
     assert_eq!(calls.len(), 2);
     assert!(calls.ordered()[0].is_live());
 }
+
+/// Messages decoded from one socket read share its buffer; a call keeps its events long
+/// after the read's other messages are gone, so it must keep copies of its own, not
+/// slices that hold the whole read alive.
+#[test]
+fn kept_call_events_do_not_share_the_read_buffer() {
+    let bytes = vector("originate-local-call-events.txt");
+    let read = messages(&bytes);
+    let buffer_range = {
+        let first = read[0].wire().as_ptr() as usize;
+        let last = read.last().unwrap().wire();
+        first..last.as_ptr() as usize + last.len()
+    };
+    let mut calls = Calls::default();
+    for (i, m) in read.iter().enumerate() {
+        calls.apply(at(i as u64), m);
+    }
+    let call = calls.ordered()[0];
+    assert!(!call.events().is_empty());
+    for kept in call.events() {
+        let at = kept.message.wire().as_ptr() as usize;
+        assert!(
+            !buffer_range.contains(&at),
+            "a kept event points into the read buffer"
+        );
+    }
+}
