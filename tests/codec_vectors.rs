@@ -274,3 +274,72 @@ proptest! {
         prop_assert!(wire.is_empty());
     }
 }
+
+/// The framing rule, the slow and obvious way: lines end at `\n`; a line that is only
+/// `\n` or `\r\n` ends the message before it (or is skipped when nothing precedes it).
+/// Returns each message's wire bytes and its header lines without their line ends.
+fn reference_split(bytes: &[u8]) -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+    let mut out = Vec::new();
+    let (mut start, mut pos) = (0, 0);
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    while let Some(i) = bytes[pos..].iter().position(|&b| b == b'\n') {
+        let line = &bytes[pos..pos + i + 1];
+        pos += i + 1;
+        if line == b"\n" || line == b"\r\n" {
+            if !lines.is_empty() {
+                out.push((bytes[start..pos].to_vec(), std::mem::take(&mut lines)));
+            }
+            start = pos;
+        } else {
+            let without_lf = &line[..line.len() - 1];
+            lines.push(
+                without_lf
+                    .strip_suffix(b"\r")
+                    .unwrap_or(without_lf)
+                    .to_vec(),
+            );
+        }
+    }
+    out
+}
+
+fn ami_fragment() -> impl Strategy<Value = &'static [u8]> {
+    prop::sample::select(vec![
+        &b"Event: Newstate"[..],
+        b"Key: value",
+        b"X:",
+        b": ",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"\r\n\r\n",
+        b"\n\n",
+        b"\n\r\n",
+        b"\r\r\n",
+        b" ",
+    ])
+}
+
+proptest! {
+    /// The decoder's fast path (a substring search for the blank line) and its
+    /// line-by-line path agree with the rule itself, however the bytes are cut.
+    #[test]
+    fn framing_matches_the_line_rule_at_any_cut(
+        fragments in proptest::collection::vec(ami_fragment(), 0..200),
+        cuts in proptest::collection::vec(0usize..4000, 0..4),
+    ) {
+        let bytes: Vec<u8> = fragments.concat();
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+        cuts.sort_unstable();
+        let frames = decode_chunked(&bytes, &cuts, &mut AmiCodec::without_banner(DEFAULT_MAX_MESSAGE));
+        let decoded: Vec<(Vec<u8>, Vec<Vec<u8>>)> = frames
+            .iter()
+            .filter_map(|f| match f {
+                Frame::Message(m) => Some(m),
+                _ => None,
+            })
+            .map(|m| (m.wire().to_vec(), m.lines().map(<[u8]>::to_vec).collect()))
+            .collect();
+        prop_assert_eq!(decoded, reference_split(&bytes));
+    }
+}
