@@ -357,6 +357,17 @@ impl Atom {
         match self {
             Atom::Name(glob) => ctx.name().is_some_and(|n| glob.matches(n)),
             Atom::Header { key, op, value } => {
+                // Cheap rejection first: one search of the header text for the value's
+                // literal part spares splitting every line of most messages.
+                if let ValueTest::Glob(glob) = value {
+                    if glob
+                        .required
+                        .as_ref()
+                        .is_some_and(|text| !text.found_in(msg.header_text()))
+                    {
+                        return op.is_negative();
+                    }
+                }
                 let any = match key.exact() {
                     Some(k) => msg
                         .lines()
@@ -496,47 +507,68 @@ struct Text {
     lower: Box<[u8]>,
     /// Whether the needle holds ASCII letters (otherwise a plain byte search does).
     has_letters: bool,
+    /// The needle's rarest byte in AMI text: the case-insensitive search looks for it.
+    pivot: usize,
 }
 
 impl Text {
     /// `lower` must be in ASCII lowercase.
     fn new(lower: Box<[u8]>) -> Text {
         let has_letters = lower.iter().any(u8::is_ascii_alphabetic);
-        Text { lower, has_letters }
+        let pivot = (0..lower.len())
+            .min_by_key(|&i| commonness(lower[i]))
+            .unwrap_or(0);
+        Text {
+            lower,
+            has_letters,
+            pivot,
+        }
     }
 
     #[inline]
     fn found_in(&self, haystack: &[u8]) -> bool {
         if self.has_letters {
-            contains_ignore_case(haystack, &self.lower)
+            contains_ignore_case(haystack, &self.lower, self.pivot)
         } else {
             memchr::memmem::find(haystack, &self.lower).is_some()
         }
     }
 }
 
-/// Whether `haystack` contains `needle` (ASCII lowercase, non-empty), ignoring ASCII case.
-fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
+/// Roughly how common a byte is in AMI text (lower is rarer).
+fn commonness(b: u8) -> u8 {
+    match b.to_ascii_lowercase() {
+        b'\r' | b'\n' | b' ' | b':' => 6,
+        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b'h' | b'l' | b'c' | b'd'
+        | b'u' => 5,
+        b'a'..=b'z' => 4,
+        b'0'..=b'9' => 3,
+        b'-' | b'/' | b'.' | b'_' | b',' => 2,
+        _ => 1,
+    }
+}
+
+/// Whether `haystack` contains `needle` (ASCII lowercase), ignoring ASCII case. The
+/// search runs on `needle[pivot]`, best its rarest byte, and checks each place it occurs.
+fn contains_ignore_case(haystack: &[u8], needle: &[u8], pivot: usize) -> bool {
+    let n = needle.len();
+    if n == 0 {
         return true;
-    };
-    if haystack.len() < needle.len() {
+    }
+    if haystack.len() < n {
         return false;
     }
-    let last_start = haystack.len() - needle.len();
-    let upper = first.to_ascii_uppercase();
-    let mut from = 0;
-    while from <= last_start {
-        let Some(i) = memchr::memchr2(first, upper, &haystack[from..=last_start]) else {
-            return false;
-        };
-        let at = from + i;
-        if haystack[at + 1..at + needle.len()].eq_ignore_ascii_case(rest) {
-            return true;
-        }
-        from = at + 1;
+    // Where the pivot byte can be for a whole needle to fit around it; an index `i`
+    // into this window is where the needle would start.
+    let window = &haystack[pivot..=haystack.len() - n + pivot];
+    let found_at = |i: usize| haystack[i..i + n].eq_ignore_ascii_case(needle);
+    let lower = needle[pivot];
+    let upper = lower.to_ascii_uppercase();
+    if lower == upper {
+        memchr::memchr_iter(lower, window).any(found_at)
+    } else {
+        memchr::memchr2_iter(lower, upper, window).any(found_at)
     }
-    false
 }
 
 // ---------------------------------------------------------------------------------------
@@ -558,6 +590,9 @@ enum GlobPart {
 struct Glob {
     parts: Vec<GlobPart>,
     matcher: GlobMatcher,
+    /// The glob's longest run of literal bytes (two or more): whatever it matches
+    /// contains it, so a message without it anywhere cannot match.
+    required: Option<Text>,
 }
 
 #[derive(Clone, Debug)]
@@ -596,6 +631,20 @@ impl Glob {
                 }
             }
         }
+        let required = toks
+            .split(|t| !matches!(t, Tok::Byte(_)))
+            .max_by_key(|run| run.len())
+            .filter(|run| run.len() >= 2)
+            .map(|run| {
+                let bytes: Vec<u8> = run
+                    .iter()
+                    .filter_map(|t| match t {
+                        Tok::Byte(b) => Some(*b),
+                        _ => None,
+                    })
+                    .collect();
+                Text::new(bytes.into())
+            });
         let literal = |t: &[Tok]| -> Option<Box<[u8]>> {
             t.iter()
                 .map(|t| match t {
@@ -621,7 +670,11 @@ impl Glob {
                 None => GlobMatcher::General(toks.into()),
             },
         };
-        Glob { parts, matcher }
+        Glob {
+            parts,
+            matcher,
+            required,
+        }
     }
 
     /// The lowercase bytes when the glob has no wildcard.
@@ -1098,6 +1151,54 @@ mod tests {
 
     fn msg(headers: &[(&str, &str)]) -> Message {
         Message::from_headers(headers)
+    }
+
+    #[test]
+    fn the_literal_prefilter_never_changes_an_answer() {
+        let local = msg(&[
+            ("Event", "Newstate"),
+            ("Channel", "Local/Echo@Test-00000007;2"),
+            ("Uniqueid", "1.2"),
+        ]);
+        let pjsip = msg(&[("Event", "Newstate"), ("Channel", "PJSIP/100-0000002a")]);
+        for (filter, on_local, on_pjsip) in [
+            ("Channel=*;2", true, false),
+            ("Channel!=*;2", false, true),
+            ("*Channel=*;2", true, false),
+            ("channel=LOCAL/ECHO@*", true, false),
+            ("Channel=*echo@test-*", true, false),
+            ("Channel=?ocal/echo@test-00000007;?", true, false),
+            ("Channel=*-0000002a", false, true),
+            ("Uniqueid=1.2", true, false),
+            ("Channel=PJSIP/100-0000002ab", false, false),
+        ] {
+            let f = Filter::from_terms(&[filter.to_string()]).unwrap();
+            assert_eq!(f.matches(&local), on_local, "{filter} on the Local channel");
+            assert_eq!(f.matches(&pjsip), on_pjsip, "{filter} on the PJSIP channel");
+        }
+    }
+
+    #[test]
+    fn case_insensitive_search_pivots_on_any_byte() {
+        let hay = b"xxAbC@dEfyy";
+        for needle in ["abc@def", "xxabc", "efyy", "c@d", "@", "xxabc@defyy"] {
+            let text = Text::new(needle.as_bytes().into());
+            assert!(text.found_in(hay), "{needle}");
+            for pivot in 0..needle.len() {
+                assert!(
+                    contains_ignore_case(hay, needle.as_bytes(), pivot),
+                    "{needle} at {pivot}"
+                );
+            }
+        }
+        for needle in ["abd", "yyy", "xxabc@defyyz", "c@e"] {
+            for pivot in 0..needle.len() {
+                assert!(
+                    !contains_ignore_case(hay, needle.as_bytes(), pivot),
+                    "{needle} at {pivot}"
+                );
+            }
+        }
     }
 
     fn newchannel() -> Message {
