@@ -1,6 +1,8 @@
 //! End-to-end throughput: `amicon watch` reading a flood from `amicon serve --flood max`
 //! into /dev/null, side by side with a plain read-and-discard reader of the same flood
-//! (the ceiling), plus the `Ping` round trip while the flood runs.
+//! (the ceiling), plus the `Ping` round trip while the flood runs (beside a plain
+//! reader's, and under a paced flood), and on the real Asterisk while it floods the
+//! session with `UserEvent`s when the `AMI_TEST_*` variables are set.
 //!
 //! `cargo bench --bench e2e` measures (2 million events, 3 runs each, medians);
 //! `cargo bench --bench e2e -- --smoke` is the quick CI form (checks that everything
