@@ -2,6 +2,9 @@
 //! counters, completion catalog and calls) against pushing the same events into the log
 //! alone. The calls view is fed from every stream entry, so this is its price in floods.
 //!
+//! Also: with a million events buffered (100,000 in smoke mode), one page of scrolling
+//! and the frame drawn after it (issue 6: scrolling stays instant).
+//!
 //! `cargo bench --bench tui_update`; `cargo bench --bench tui_update -- --test` is the
 //! smoke mode.
 
@@ -117,5 +120,48 @@ fn feed(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, feed);
+fn scroll(c: &mut Criterion) {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::{backend::TestBackend, Terminal};
+    let buffered = if std::env::var_os("AMICON_BENCH_SMOKE").is_some() {
+        100_000
+    } else {
+        1_000_000
+    };
+    const BATCH: usize = 1000;
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_356_400);
+    let mut app = App::new(
+        AppOptions {
+            ring_size: buffered,
+            ..AppOptions::default()
+        },
+        t0,
+    );
+    for round in 0..buffered / BATCH {
+        update(&mut app, Msg::Session(stamped(&flood(BATCH, round), t0)));
+    }
+    let (width, height) = (160, 50);
+    update(&mut app, Msg::Input(Event::Resize(width, height)));
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| amicon::ui::draw(f, &app)).unwrap();
+    let key = |code| Msg::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let mut up = true;
+    c.bench_function(&format!("page_scroll_and_draw_{buffered}_buffered"), |b| {
+        b.iter(|| {
+            // Up and down in turn, so every step moves the view.
+            update(
+                &mut app,
+                key(if up {
+                    KeyCode::PageUp
+                } else {
+                    KeyCode::PageDown
+                }),
+            );
+            up = !up;
+            terminal.draw(|f| amicon::ui::draw(f, &app)).unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, feed, scroll);
 criterion_main!(benches);
