@@ -19,6 +19,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_amicon");
 /// A flood rate well above what a real Asterisk produces, and below what the session
 /// reads: the second Ping measurement.
 const PACED_FLOOD: &str = "500000";
+/// How the plain readers log in to `amicon serve` (events on, as by default).
+const DEMO_LOGIN: &[u8] = b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n";
 
 struct Server {
     child: Child,
@@ -68,9 +70,7 @@ fn plain_reader(addr: &str, events: u64) -> Duration {
         .read_line(&mut banner)
         .unwrap();
     let started = Instant::now();
-    stream
-        .write_all(b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n")
-        .unwrap();
+    stream.write_all(DEMO_LOGIN).unwrap();
     let finder = memchr::memmem::Finder::new(b"\r\n\r\n");
     let mut buf = vec![0u8; 256 * 1024];
     let mut seen = 0u64;
@@ -186,9 +186,7 @@ fn flood_bytes(addr: &str, len: usize) -> Vec<u8> {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut banner = String::new();
     reader.read_line(&mut banner).unwrap();
-    stream
-        .write_all(b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n")
-        .unwrap();
+    stream.write_all(DEMO_LOGIN).unwrap();
     // Enough for the login's messages and `len` bytes of flood after them.
     let mut bytes = vec![0u8; len + 64 * 1024];
     reader.read_exact(&mut bytes).unwrap();
@@ -205,9 +203,7 @@ fn match_fraction(addr: &str, filter: &[&str], sample: u64) -> f64 {
     let terms: Vec<String> = filter.iter().map(|s| s.to_string()).collect();
     let filter = amicon::filter::Filter::from_terms(&terms).expect("the bench filter parses");
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .write_all(b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\nEvents: on\r\n\r\n")
-        .unwrap();
+    stream.write_all(DEMO_LOGIN).unwrap();
     let mut codec = AmiCodec::default();
     let mut buf = bytes::BytesMut::with_capacity(256 * 1024);
     let (mut events, mut matched) = (0u64, 0u64);
@@ -237,9 +233,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// only for `Ping: Pong`; the caller sends the next Ping when the last one came back.
 fn plain_ping_rtt_during_flood(addr: &str, pings: usize) -> (Duration, Duration) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .write_all(b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n")
-        .unwrap();
+    stream.write_all(DEMO_LOGIN).unwrap();
     let mut reading = stream.try_clone().unwrap();
     let (pong_tx, pong_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {

@@ -128,7 +128,7 @@ impl AmiCodec {
     /// or `\r\n`: exactly the lines `trim_eol` leaves empty. Returns the message; or,
     /// when its end has not arrived (or lies past the size cap), leaves `scanned` at the
     /// first line not yet complete, for the general code to handle as before.
-    fn take_header_lines(&mut self, src: &mut BytesMut) -> Option<Frame> {
+    fn find_message_end(&mut self, src: &mut BytesMut) -> Option<Frame> {
         let within_cap = &src[..src.len().min(self.max_message)];
         // From the line end just before `scanned`, so a blank line right there is seen.
         let from = self.scanned - 1;
@@ -257,7 +257,7 @@ impl Decoder for AmiCodec {
                 }
                 Phase::Headers | Phase::LegacyHeaders | Phase::LegacyBody { .. } => {
                     if self.phase == Phase::Headers && self.scanned > 0 {
-                        if let Some(frame) = self.take_header_lines(src) {
+                        if let Some(frame) = self.find_message_end(src) {
                             return Ok(Some(frame));
                         }
                     }

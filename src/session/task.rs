@@ -514,9 +514,9 @@ impl Driver {
             };
             // A task we wake waits in this worker's LIFO slot, which no other worker
             // steals, until this task yields; under a flood reading never blocks, so
-            // without a yield the waker's reply would wait out the whole coop budget
-            // (~20 ms measured). Yield once an answer is delivered, and once an action
-            // is handed to the writer.
+            // without a yield the woken task (whoever awaits the answer, or the writer)
+            // would wait out our whole coop budget (~20 ms measured). Yield once an
+            // answer is delivered, and once an action is handed to the writer.
             if answered {
                 tokio::task::yield_now().await;
             }
