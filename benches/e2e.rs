@@ -19,8 +19,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_amicon");
 /// A flood rate well above what a real Asterisk produces, and below what the session
 /// reads: the second Ping measurement.
 const PACED_FLOOD: &str = "500000";
-/// How the plain readers log in to `amicon serve` (events on, as by default).
-const DEMO_LOGIN: &[u8] = b"Action: Login\r\nUsername: demo\r\nSecret: demo\r\n\r\n";
 
 struct Server {
     child: Child,
@@ -70,7 +68,7 @@ fn plain_reader(addr: &str, events: u64) -> Duration {
         .read_line(&mut banner)
         .unwrap();
     let started = Instant::now();
-    stream.write_all(DEMO_LOGIN).unwrap();
+    stream.write_all(&Login::demo(addr).wire("on")).unwrap();
     let finder = memchr::memmem::Finder::new(b"\r\n\r\n");
     let mut buf = vec![0u8; 256 * 1024];
     let mut seen = 0u64;
@@ -186,7 +184,7 @@ fn flood_bytes(addr: &str, len: usize) -> Vec<u8> {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut banner = String::new();
     reader.read_line(&mut banner).unwrap();
-    stream.write_all(DEMO_LOGIN).unwrap();
+    stream.write_all(&Login::demo(addr).wire("on")).unwrap();
     // Enough for the login's messages and `len` bytes of flood after them.
     let mut bytes = vec![0u8; len + 64 * 1024];
     reader.read_exact(&mut bytes).unwrap();
@@ -203,7 +201,7 @@ fn match_fraction(addr: &str, filter: &[&str], sample: u64) -> f64 {
     let terms: Vec<String> = filter.iter().map(|s| s.to_string()).collect();
     let filter = amicon::filter::Filter::from_terms(&terms).expect("the bench filter parses");
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.write_all(DEMO_LOGIN).unwrap();
+    stream.write_all(&Login::demo(addr).wire("on")).unwrap();
     let mut codec = AmiCodec::default();
     let mut buf = bytes::BytesMut::with_capacity(256 * 1024);
     let (mut events, mut matched) = (0u64, 0u64);
@@ -231,9 +229,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// The same Ping round trips for a plain reader: one thread reads and discards, looking
 /// only for `Ping: Pong`; the caller sends the next Ping when the last one came back.
-fn plain_ping_rtt_during_flood(addr: &str, pings: usize) -> (Duration, Duration) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.write_all(DEMO_LOGIN).unwrap();
+fn plain_ping_rtt_during_flood(login: &Login<'_>, pings: usize) -> (Duration, Duration) {
+    let mut stream = TcpStream::connect(login.addr).unwrap();
+    stream.write_all(&login.wire("on")).unwrap();
     let mut reading = stream.try_clone().unwrap();
     let (pong_tx, pong_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -294,6 +292,15 @@ impl<'a> Login<'a> {
             user: "demo",
             secret: "demo",
         }
+    }
+
+    /// The Login action as a plain reader sends it, with this `Events:` mask.
+    fn wire(&self, events: &str) -> Vec<u8> {
+        format!(
+            "Action: Login\r\nUsername: {}\r\nSecret: {}\r\nEvents: {events}\r\n\r\n",
+            self.user, self.secret
+        )
+        .into_bytes()
     }
 }
 
@@ -369,7 +376,7 @@ fn ping_rtt_during_flood(login: &Login<'_>, pings: usize) -> (Duration, Duration
 /// sharing the 2 cores with amicon and the senders. Bursts reach ~100,000/s; asked for
 /// more than it keeps up with, its own queue grows and an answer waits behind it,
 /// inside Asterisk (unpaced senders made a Ping time out after 10 s).
-const REAL_FLOOD_RATE: u64 = 20_000;
+const REAL_FLOOD_RATE: u64 = 50_000;
 
 /// A flood from a real Asterisk: `connections` clients that log in with `Events: off`
 /// and send `UserEvent` actions, together `REAL_FLOOD_RATE` per second (reading their
@@ -386,22 +393,11 @@ fn real_asterisk_flood(
     use std::sync::atomic::Ordering;
     (0..connections)
         .map(|c| {
-            let (addr, user, secret) = (
-                login.addr.to_string(),
-                login.user.to_string(),
-                login.secret.to_string(),
-            );
+            let (addr, login_off) = (login.addr.to_string(), login.wire("off"));
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut stream = TcpStream::connect(&addr).expect("connect to Asterisk");
-                stream
-                    .write_all(
-                        format!(
-                            "Action: Login\r\nUsername: {user}\r\nSecret: {secret}\r\nEvents: off\r\n\r\n"
-                        )
-                        .as_bytes(),
-                    )
-                    .unwrap();
+                stream.write_all(&login_off).unwrap();
                 let mut answers = stream.try_clone().unwrap();
                 let reader = std::thread::spawn(move || {
                     let mut sink = vec![0u8; 1 << 20];
@@ -451,14 +447,17 @@ fn real_asterisk_ping(pings: usize) {
     let flooders = real_asterisk_flood(&login, 4, stop.clone());
     std::thread::sleep(Duration::from_millis(300));
     let (p50, p99, rate) = ping_rtt_during_flood(&login, pings);
+    let (plain_p50, plain_p99) = plain_ping_rtt_during_flood(&login, pings);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for flooder in flooders {
         let _ = flooder.join();
     }
     println!(
-        "  Ping round trip on a real Asterisk flooding the session with UserEvents ({rate:.0} events/s): p50 {:.2} ms, p99 {:.2} ms",
+        "  Ping round trip on a real Asterisk flooding the session with UserEvents ({rate:.0} events/s): p50 {:.2} ms, p99 {:.2} ms (plain reader: p50 {:.2} ms, p99 {:.2} ms)",
         p50.as_secs_f64() * 1e3,
-        p99.as_secs_f64() * 1e3
+        p99.as_secs_f64() * 1e3,
+        plain_p50.as_secs_f64() * 1e3,
+        plain_p99.as_secs_f64() * 1e3
     );
 }
 
@@ -526,7 +525,7 @@ fn main() {
     }
     let pings = if smoke { 20 } else { 200 };
     let (p50, p99, _) = ping_rtt_during_flood(&Login::demo(&addr), pings);
-    let (plain_p50, plain_p99) = plain_ping_rtt_during_flood(&addr, pings);
+    let (plain_p50, plain_p99) = plain_ping_rtt_during_flood(&Login::demo(&addr), pings);
     println!(
         "  Ping round trip during the unlimited flood: p50 {:.2} ms, p99 {:.2} ms (plain reader: p50 {:.2} ms, p99 {:.2} ms)",
         p50.as_secs_f64() * 1e3,
