@@ -1,4 +1,4 @@
-//! The calls view against the real Asterisk 22 (`../shared/asterisk/real-asterisk.sh`):
+//! The calls view against a real Asterisk, 22 or 16 alike (`../shared/asterisk/real-asterisk.sh`):
 //! a call through `Local/dial@test` (two Local legs joined by a bridge) grouped into one
 //! call. Run by `.ci/run`, which starts Asterisk and exports the `AMI_TEST_*` variables.
 //! With `AMICON_CAPTURE_CALL=PATH` set, the stream is also written as a recording

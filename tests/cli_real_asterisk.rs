@@ -1,7 +1,11 @@
-//! `amicon send` and `amicon watch` against a real Asterisk 22
-//! (`../shared/asterisk/real-asterisk.sh`; its `env` prints the AMI_TEST_* variables).
+//! `amicon send` and `amicon watch` against a real Asterisk, 22 or 16
+//! (`../shared/asterisk/real-asterisk.sh`; its `env` prints the AMI_TEST_* variables,
+//! `AMI_TEST_ASTERISK_VERSION` among them).
 //! Run with `cargo test --test cli_real_asterisk -- --include-ignored`.
 
+mod real_version;
+
+use real_version::RealAsterisk;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -133,7 +137,8 @@ fn command_prints_its_output_lines() {
     ]));
     assert_exit(&out, 0);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("Output: Asterisk 22"), "{stdout}");
+    let version_line = format!("Output: {}", RealAsterisk::from_env().version_prefix());
+    assert!(stdout.contains(&version_line), "{stdout}");
 }
 
 #[test]
