@@ -180,9 +180,11 @@ impl Calls {
     /// `EventList` member, `CoreShowChannel`, `Status`...) are ignored, since they
     /// describe calls without being part of one.
     pub fn apply(&mut self, at: SystemTime, msg: &Message) {
-        let scan = scan(msg);
-        if !scan.list_item {
-            self.apply_scanned(at, msg, scan);
+        for msg in crate::dialect::modernize(msg).iter() {
+            let scan = scan(msg);
+            if !scan.list_item {
+                self.apply_scanned(at, msg, scan);
+            }
         }
     }
 
@@ -195,7 +197,8 @@ impl Calls {
                 message,
                 link: Link::Unsolicited | Link::Related { .. },
                 ..
-            } => self.apply_scanned(entry.at, message, scan(message)),
+            } => (crate::dialect::modernize(message).iter())
+                .for_each(|m| self.apply_scanned(entry.at, m, scan(m))),
             SessionEvent::Gap { .. } | SessionEvent::Dropped { .. } => {
                 for call in self.calls.values_mut().filter(|c| c.end.is_none()) {
                     call.missed_events = true;
