@@ -161,11 +161,29 @@ fn state_json(state: &SessionState) -> Value {
 }
 
 /// What a file held: its entries, and whether they carry real times (a plain transcript
-/// does not: its entries are stamped with the Unix epoch and `timed` is false).
+/// does not: `timed` is false, and its entries take the server's own clock where a message
+/// carries one, `Timestamp:` or `EventTV:`, else the Unix epoch).
 #[derive(Debug)]
 pub struct Recording {
     pub entries: Vec<Stamped>,
     pub timed: bool,
+}
+
+impl Recording {
+    /// Whether the file is AMI at all: a recording, or a transcript holding at least one
+    /// `Action:`, `Response:` or `Event:` block. A photo or a shell script is not.
+    pub fn is_ami(&self) -> bool {
+        self.timed
+            || self.entries.iter().any(|entry| match &entry.event {
+                SessionEvent::Sent { message, .. } | SessionEvent::Received { message, .. } => {
+                    ["Action", "Response", "Event"]
+                        .iter()
+                        .any(|key| message.get(key).is_some())
+                }
+                SessionEvent::ServerInfo(_) => true,
+                _ => false,
+            })
+    }
 }
 
 /// Reads a recording, or a plain AMI transcript. Never fails on content: what cannot be
@@ -204,11 +222,11 @@ pub fn read(bytes: &[u8]) -> Recording {
             Ok(Some(frame)) => Some(frame),
             Ok(None) => match codec.decode_eof(&mut buf) {
                 Ok(frame) => frame,
-                Err(e) => {
+                Err(_) => {
                     entries.push(Stamped {
                         at: pending.take().map_or(UNIX_EPOCH, |p| p.0),
                         event: SessionEvent::ProtocolError {
-                            what: e.to_string(),
+                            what: "the file ends in the middle of a message".to_string(),
                             preview: Vec::new(),
                         },
                     });
@@ -233,11 +251,161 @@ pub fn read(bytes: &[u8]) -> Recording {
                 what: e.to_string(),
                 preview: Vec::new(),
             },
-            Frame::Message(message) => message_event(message, meta.map(|m| (m.1, m.2))),
+            Frame::Message(message) => {
+                message_event(mask_secrets(message), meta.map(|m| (m.1, m.2)))
+            }
         };
         entries.push(Stamped { at, event });
     }
+    if !timed {
+        link_plain_answers(&mut entries);
+        stamp_from_server_clock(&mut entries);
+    }
     Recording { entries, timed }
+}
+
+/// The message with the value of every `Secret:`, `Password:` (and a Login's `Key:`)
+/// replaced by `***`, every other byte kept; the message itself when it holds none. A
+/// saved telnet session carries the password in clear: nothing read from a file may show,
+/// copy, save or export it.
+pub fn mask_secrets(message: Message) -> Message {
+    let is_login = message.is("Action", "Login");
+    let secret = |key: &[u8]| {
+        std::str::from_utf8(crate::ami::frame::trim_eol(key))
+            .is_ok_and(|k| crate::ami::message::is_secret_key(k.trim(), is_login))
+    };
+    if !message.headers().any(|(key, _)| secret(key)) {
+        return message;
+    }
+    let wire = message.wire();
+    let header_end = message.header_text().len();
+    let mut out = Vec::with_capacity(wire.len());
+    let mut pos = 0;
+    while pos < wire.len() {
+        let end = memchr::memchr(b'\n', &wire[pos..]).map_or(wire.len(), |i| pos + i + 1);
+        let line = &wire[pos..end];
+        let colon = memchr::memchr(b':', line);
+        match colon {
+            Some(colon) if pos < header_end && secret(&line[..colon]) => {
+                out.extend_from_slice(&line[..=colon]);
+                out.extend_from_slice(b" ***");
+                let body = crate::ami::frame::trim_eol(line);
+                out.extend_from_slice(&line[body.len()..]);
+            }
+            _ => out.extend_from_slice(line),
+        }
+        pos = end;
+    }
+    Message::parse(&out)
+}
+
+/// In a plain transcript, answers name the action they answer, as on a live session: a
+/// `Response:` carrying the ActionID of an action typed earlier is its response, and the
+/// events of a list it started (`EventList: start`) are its items.
+fn link_plain_answers(entries: &mut [Stamped]) {
+    let mut sent: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut lists: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for entry in entries.iter_mut() {
+        match &mut entry.event {
+            SessionEvent::Sent { action_id, .. } if !action_id.is_empty() => {
+                sent.insert(action_id.clone());
+            }
+            SessionEvent::Received { message, link, .. } if *link == Link::Unsolicited => {
+                let Some(id) = message.get_str("ActionID").map(|id| id.into_owned()) else {
+                    continue;
+                };
+                if !sent.contains(&id) {
+                    continue;
+                }
+                let list = message.get_str("EventList").map(|l| l.to_ascii_lowercase());
+                *link = match (message.kind(), list.as_deref()) {
+                    (crate::ami::Kind::Response, Some("start")) => {
+                        lists.insert(id.clone());
+                        Link::Response { action_id: id }
+                    }
+                    (crate::ami::Kind::Response, _) => Link::Response { action_id: id },
+                    (crate::ami::Kind::Event, Some("complete")) if lists.remove(&id) => {
+                        Link::ListComplete { action_id: id }
+                    }
+                    (crate::ami::Kind::Event, _) if lists.contains(&id) => {
+                        Link::ListItem { action_id: id }
+                    }
+                    _ => Link::Related { action_id: id },
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A plain transcript has no times of its own, but the server's messages often carry its
+/// clock (`Timestamp:` with `timestampevents`, `EventTV:` on security events, a Ping's
+/// `Timestamp:`): each entry takes the newest such time seen up to it, and the entries
+/// before the first one take that first time. With no clock anywhere, the epoch stays.
+fn stamp_from_server_clock(entries: &mut [Stamped]) {
+    let clock = |entry: &Stamped| match &entry.event {
+        SessionEvent::Received { message, .. } => server_time(message),
+        _ => None,
+    };
+    let Some(first) = entries.iter().find_map(clock) else {
+        return;
+    };
+    let mut last = first;
+    for entry in entries.iter_mut() {
+        if let Some(at) = clock(entry) {
+            last = at;
+        }
+        entry.at = last;
+    }
+}
+
+/// The server's time on a message: `Timestamp: 1795892903.851205` or
+/// `EventTV: 2026-11-28T19:12:10.051+0000`.
+pub fn server_time(message: &Message) -> Option<SystemTime> {
+    if let Some(stamp) = message.get_str("Timestamp") {
+        let (secs, frac) = stamp.trim().split_once('.').unwrap_or((stamp.trim(), ""));
+        let secs: u64 = secs.parse().ok()?;
+        let micros = fraction_micros(frac)?;
+        return Some(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros));
+    }
+    parse_event_tv(message.get_str("EventTV")?.trim())
+}
+
+/// Up to six digits of a fraction of a second, as microseconds (`051` is 51 000 µs).
+fn fraction_micros(frac: &str) -> Option<u64> {
+    if frac.is_empty() {
+        return Some(0);
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    format!("{frac:0<6}").get(..6)?.parse().ok()
+}
+
+/// `2026-11-28T19:12:10.051+0000` (Asterisk's `EventTV`, with its UTC offset).
+fn parse_event_tv(text: &str) -> Option<SystemTime> {
+    let (stamp, offset_secs) = match text.rfind(['+', '-']).filter(|&i| i > 10) {
+        Some(i) => {
+            let (stamp, zone) = text.split_at(i);
+            let digits = zone.get(1..)?.replace(':', "");
+            let hours: i64 = digits.get(..2)?.parse().ok()?;
+            let minutes: i64 = digits.get(2..4).unwrap_or("00").parse().ok()?;
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            (stamp, sign * (hours * 3600 + minutes * 60))
+        }
+        None => (text.trim_end_matches('Z'), 0),
+    };
+    let b = stamp.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| stamp.get(r)?.parse::<i64>().ok();
+    let days = crate::time::days_from_civil(num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
+    let secs = days * 86_400 + num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)? - offset_secs;
+    let micros = fraction_micros(stamp.get(20..).unwrap_or(""))?;
+    Some(
+        UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?) + Duration::from_micros(micros),
+    )
 }
 
 fn message_event(message: Message, meta: Option<(String, Value)>) -> SessionEvent {

@@ -441,9 +441,9 @@ where
                         );
                     }
                 }
-                Cmd::Save { path, text } => {
-                    let result = std::fs::write(&path, text.as_bytes())
-                        .map(|()| text.len())
+                Cmd::Save { path, contents } => {
+                    let result = std::fs::write(&path, &contents)
+                        .map(|()| contents.len())
                         .map_err(|e| e.to_string());
                     update(&mut app, Msg::Saved { path, result });
                 }
@@ -666,6 +666,20 @@ pub fn replay_app(file: &str, no_color: bool, now: SystemTime) -> App {
     app
 }
 
+/// Why a file cannot be opened as AMI, if it cannot: empty, or not one AMI block in it.
+pub fn not_ami(bytes: &[u8], recording: &crate::record::Recording) -> Option<&'static str> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Some("is empty: nothing to open")
+    } else if !recording.is_ami() {
+        Some(
+            "is not AMI: it holds no `Action:`, `Response:` or `Event:` block \
+             (an amicon recording starts with `#amicon-recording 1`)",
+        )
+    } else {
+        None
+    }
+}
+
 /// `amicon open FILE`: a recording or a plain AMI transcript in the TUI, without a
 /// connection. Returns the exit code.
 pub async fn run_open(args: &crate::cli::OpenArgs) -> i32 {
@@ -678,6 +692,10 @@ pub async fn run_open(args: &crate::cli::OpenArgs) -> i32 {
         }
     };
     let recording = crate::record::read(&bytes);
+    if let Some(why) = not_ami(&bytes, &recording) {
+        eprintln!("amicon open: {file} {why}");
+        return 2;
+    }
     let pace = match (args.speed, args.step) {
         (Some(_), true) => {
             eprintln!("amicon open: --speed and --step do not go together");

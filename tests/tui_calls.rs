@@ -195,9 +195,10 @@ fn ctrl_s_to_a_jsonl_name_saves_json_lines_of_the_filtered_view() {
             KeyModifiers::NONE,
         ))),
     );
-    let [amicon::app::Cmd::Save { path, text }] = &cmds[..] else {
+    let [amicon::app::Cmd::Save { path, contents }] = &cmds[..] else {
         panic!("{cmds:?}");
     };
+    let text = String::from_utf8_lossy(contents);
     assert_eq!(path.to_str(), Some("calls.jsonl"));
     let lines: Vec<serde_json::Value> = text
         .lines()
@@ -213,7 +214,7 @@ fn ctrl_s_to_a_jsonl_name_saves_json_lines_of_the_filtered_view() {
 }
 
 #[test]
-fn ctrl_s_to_another_name_saves_raw_ami_text() {
+fn ctrl_s_to_another_name_saves_a_recording_of_the_shown_messages() {
     let mut app = dial_call_app();
     app.apply_filter("Hangup").unwrap();
     update(
@@ -230,9 +231,11 @@ fn ctrl_s_to_another_name_saves_raw_ami_text() {
             KeyModifiers::NONE,
         ))),
     );
-    let [amicon::app::Cmd::Save { text, .. }] = &cmds[..] else {
+    let [amicon::app::Cmd::Save { contents, .. }] = &cmds[..] else {
         panic!("{cmds:?}");
     };
+    let text = String::from_utf8_lossy(contents);
+    assert!(text.starts_with("#amicon-recording 1\n"), "{text}");
     assert_eq!(text.matches("Event: Hangup\r\n").count(), 4, "{text}");
 }
 

@@ -39,7 +39,13 @@ pub enum Item {
         action: Option<Arc<str>>,
     },
     /// Something about the session rather than a message: state changes, gaps, errors.
-    Note { tone: Tone, text: Box<str> },
+    /// `source` is the session event it tells of, so a save writes that event and
+    /// `amicon open` of the file shows the same note again.
+    Note {
+        tone: Tone,
+        text: Box<str>,
+        source: Option<Box<crate::session::SessionEvent>>,
+    },
 }
 
 /// How a note should look.

@@ -98,9 +98,10 @@ pub enum Cmd {
     Submit(Action),
     /// Put text on the clipboard (OSC 52).
     Copy(String),
+    /// Write these bytes to a file (Ctrl-S).
     Save {
         path: PathBuf,
-        text: String,
+        contents: Vec<u8>,
     },
     /// Ask the server something for completion; the answer comes back as a [`Msg`].
     Fetch(Background),
@@ -454,12 +455,19 @@ fn tick(app: &mut App, now: SystemTime) {
     }
 }
 
-fn note(app: &mut App, at: SystemTime, tone: Tone, text: String) {
+fn note(
+    app: &mut App,
+    at: SystemTime,
+    tone: Tone,
+    text: String,
+    source: Option<Box<SessionEvent>>,
+) {
     app.log.push(Entry {
         at,
         item: Item::Note {
             tone,
             text: text.into_boxed_str(),
+            source,
         },
     });
 }
@@ -468,6 +476,14 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
     app.calls.apply_stamped(&stamped);
     app.last_entry_at = Some(stamped.at);
     let at = stamped.at;
+    // The event a note tells of, kept with it so a save can write the event itself.
+    let mut source = match &stamped.event {
+        SessionEvent::Sent { .. }
+        | SessionEvent::Received { .. }
+        | SessionEvent::ServerInfo(_)
+        | SessionEvent::Pong { .. } => None,
+        other => Some(Box::new(other.clone())),
+    };
     match stamped.event {
         SessionEvent::State(state) => {
             let text = match &state {
@@ -493,7 +509,7 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                 ),
                 SessionState::Ended(reason) => (Tone::Bad, format!("session ended: {reason}")),
             };
-            note(app, at, text.0, text.1);
+            note(app, at, text.0, text.1, source.take());
             let logged_in = matches!(state, SessionState::LoggedIn { .. });
             if !logged_in {
                 app.catalog.forget_live_values();
@@ -563,6 +579,7 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                 at,
                 Tone::Bad,
                 format!("{name} ({action_id}) got no answer: {error}"),
+                source.take(),
             );
         }
         SessionEvent::ProtocolError { what, preview } => {
@@ -574,6 +591,7 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                 at,
                 Tone::Bad,
                 format!("protocol error: {what} [{preview}]"),
+                source.take(),
             );
         }
         SessionEvent::Gap { from, to, reason } => {
@@ -583,6 +601,7 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                 at,
                 Tone::Warn,
                 format!("GAP of {secs}s ({reason}): events of that time are missing"),
+                source.take(),
             );
         }
         SessionEvent::Pong { rtt } => app.status.rtt = Some(rtt),
@@ -593,6 +612,7 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                 at,
                 Tone::Bad,
                 format!("{count} messages dropped: the display fell behind"),
+                source.take(),
             );
         }
     }
@@ -1021,7 +1041,25 @@ pub fn is_json_lines_name(path: &std::path::Path) -> bool {
 /// The entry as one JSON line (the shape of `watch --json`), newline included. Notes,
 /// which are the console's own words, are `{"time", "type":"note", "text"}`.
 pub fn json_text(entry: &Entry, charset: crate::format::Charset) -> String {
-    let event = match &entry.item {
+    if let Item::Note { text, .. } = &entry.item {
+        let time = crate::record::format_time(entry.at);
+        let note = serde_json::json!({"time": time, "type": "note", "text": text.as_ref()});
+        return format!("{note}\n");
+    }
+    let Some(event) = entry_event(entry) else {
+        return String::new();
+    };
+    let stamped = Stamped {
+        at: entry.at,
+        event,
+    };
+    format!("{}\n", crate::format::json_line(&stamped, charset))
+}
+
+/// The session event an entry shows: the message as it was sent or received, or the event
+/// a note tells of. `None` for a note that tells of no event.
+pub fn entry_event(entry: &Entry) -> Option<SessionEvent> {
+    Some(match &entry.item {
         Item::Sent { message, internal } => SessionEvent::Sent {
             action_id: message.get_str("ActionID").unwrap_or_default().into_owned(),
             name: message.get_str("Action").unwrap_or_default().into_owned(),
@@ -1038,17 +1076,34 @@ pub fn json_text(entry: &Entry, charset: crate::format::Charset) -> String {
             link: link.clone(),
             internal: *internal,
         },
-        Item::Note { text, .. } => {
-            let time = crate::record::format_time(entry.at);
-            let note = serde_json::json!({"time": time, "type": "note", "text": text.as_ref()});
-            return format!("{note}\n");
+        Item::Note { source, .. } => return source.as_deref().cloned(),
+    })
+}
+
+/// The entries as an amicon recording (`crate::record`): AMI text with a `#@` line of time
+/// and context before each message, the notes as the session events they tell of, and the
+/// server's banner first when it is known. `amicon open` reads it back as it was shown,
+/// and saving that again gives the same bytes.
+pub fn recording_bytes<'a>(entries: impl Iterator<Item = &'a Entry>, info: &ServerInfo) -> Vec<u8> {
+    let mut entries = entries.peekable();
+    let Ok(mut recorder) = crate::record::Recorder::new(Vec::new()) else {
+        return Vec::new();
+    };
+    if !info.banner.is_empty() {
+        let at = entries.peek().map_or(std::time::UNIX_EPOCH, |e| e.at);
+        let event = SessionEvent::ServerInfo(info.clone());
+        // Writing to a Vec cannot fail.
+        let _ = recorder.write(&Stamped { at, event });
+    }
+    for entry in entries {
+        if let Some(event) = entry_event(entry) {
+            let _ = recorder.write(&Stamped {
+                at: entry.at,
+                event,
+            });
         }
-    };
-    let stamped = Stamped {
-        at: entry.at,
-        event,
-    };
-    format!("{}\n", crate::format::json_line(&stamped, charset))
+    }
+    recorder.into_inner()
 }
 
 fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
@@ -1217,13 +1272,14 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                     }
                     let json = is_json_lines_name(&path);
                     let charset = app.options.charset;
-                    let contents: String = if json {
+                    let contents: Vec<u8> = if json {
                         app.log
                             .shown_entries()
                             .map(|entry| json_text(entry, charset))
-                            .collect()
+                            .collect::<String>()
+                            .into_bytes()
                     } else {
-                        app.log.shown_entries().map(raw_text).collect()
+                        recording_bytes(app.log.shown_entries(), &app.status.info)
                     };
                     app.notify(
                         Tone::Info,
@@ -1234,10 +1290,7 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                             if json { " as JSON Lines" } else { "" }
                         ),
                     );
-                    return vec![Cmd::Save {
-                        path,
-                        text: contents,
-                    }];
+                    return vec![Cmd::Save { path, contents }];
                 }
             }
         }

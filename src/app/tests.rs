@@ -396,25 +396,40 @@ fn search_selects_matches_and_n_goes_on() {
 }
 
 #[test]
-fn save_writes_the_shown_messages_as_raw_ami() {
+fn save_writes_the_shown_messages_as_a_recording_that_reads_back() {
     let mut app = app();
     update(
         &mut app,
-        Msg::Session(vec![received(
-            Message::from_headers(&[("Event", "Hangup")]),
-            Link::Unsolicited,
-        )]),
+        Msg::Session(vec![
+            Stamped {
+                at: at(5),
+                event: SessionEvent::State(SessionState::Connecting { attempt: 1 }),
+            },
+            received(
+                Message::from_headers(&[("Event", "Hangup")]),
+                Link::Unsolicited,
+            ),
+        ]),
     );
     update(&mut app, ctrl('s'));
     update(&mut app, ctrl('u'));
-    let cmds = type_text(&mut app, "out.txt\n");
-    assert_eq!(
-        cmds,
-        vec![Cmd::Save {
-            path: "out.txt".into(),
-            text: "Event: Hangup\r\n\r\n".into()
-        }]
-    );
+    let cmds = type_text(&mut app, "out.ami\n");
+    let [Cmd::Save { path, contents }] = &cmds[..] else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(path.to_str(), Some("out.ami"));
+    let text = String::from_utf8_lossy(contents);
+    assert!(text.starts_with("#amicon-recording 1\n"), "{text}");
+    assert!(text.contains("Event: Hangup\r\n\r\n"), "{text}");
+    // The note is the state it tells of, not a bare line `open` would take as a header.
+    assert!(!text.contains("\nconnecting (attempt 1)"), "{text}");
+    let back = crate::record::read(contents);
+    assert!(back.timed);
+    assert!(matches!(
+        back.entries[0].event,
+        SessionEvent::State(SessionState::Connecting { attempt: 1 })
+    ));
+    assert_eq!(back.entries[0].at, at(5));
 }
 
 #[test]

@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame, app: &App, seq: u64, scroll: u16, area: Rect, the
 /// The lines of the detail view (public for tests and for saving).
 pub fn detail_lines<'a>(app: &App, item: &Item, theme: &Theme) -> Vec<Line<'a>> {
     let message = match item {
-        Item::Note { text, tone } => {
+        Item::Note { text, tone, .. } => {
             return vec![Line::styled(text.to_string(), theme.tone(*tone))]
         }
         Item::Sent { message, .. } | Item::Received { message, .. } => message,

@@ -129,7 +129,7 @@ fn name_and_summary(
 pub fn entry_line<'a>(entry: &Entry, theme: &Theme, width: usize, charset: Charset) -> Line<'a> {
     let time = Span::styled(format!("{} ", short_time(entry.at)), theme.time());
     let (style, name, rest) = match &entry.item {
-        Item::Note { tone, text } => (theme.tone(*tone), String::new(), text.to_string()),
+        Item::Note { tone, text, .. } => (theme.tone(*tone), String::new(), text.to_string()),
         Item::Sent { message, .. } => {
             let (name, rest) = name_and_summary(message, None, charset);
             (theme.sent(), name, rest)
