@@ -3,11 +3,12 @@
 //! calls (wide CJK caller names included). Times come from the recording or are fixed.
 
 use amicon::ami::Message;
-use amicon::calls::view::{
-    render_call_detail, render_call_list, CallListState, DetailPane, DetailState, Theme,
-};
+use amicon::app::call_selection::{CallListState, DetailPane, DetailState};
 use amicon::calls::{Calls, CallsConfig};
 use amicon::record;
+use amicon::ui::call_detail::render_call_detail;
+use amicon::ui::calls_list::render_call_list;
+use amicon::ui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -239,7 +240,7 @@ fn tiny_areas_never_panic() {
                     &calls,
                     &mut CallListState::default(),
                     at(0),
-                    &Theme::default(),
+                    &Theme::new(false),
                 );
                 render_call_detail(
                     f,
@@ -247,7 +248,7 @@ fn tiny_areas_never_panic() {
                     call,
                     &mut DetailState::default(),
                     at(0),
-                    &Theme::default(),
+                    &Theme::new(false),
                 );
             })
             .unwrap();
@@ -266,7 +267,7 @@ fn the_selection_follows_its_call_when_rows_move() {
     );
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     terminal
-        .draw(|f| render_call_list(f, f.area(), &calls, &mut state, at(30), &Theme::default()))
+        .draw(|f| render_call_list(f, f.area(), &calls, &mut state, at(30), &Theme::new(false)))
         .unwrap();
     assert_eq!(state.selected(), Some(picked));
     state.move_by(&calls, -1);

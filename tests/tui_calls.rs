@@ -96,7 +96,7 @@ fn enter_opens_the_detail_and_esc_returns_to_the_list() {
 
 #[test]
 fn tab_switches_the_detail_pane_and_arrows_pick_a_channel() {
-    use amicon::calls::view::DetailPane;
+    use amicon::app::call_selection::DetailPane;
     let mut app = dial_call_app();
     press(&mut app, KeyCode::F(5));
     press(&mut app, KeyCode::Enter);

@@ -2,8 +2,8 @@
 //! place while open, fed by the same stream entries as the log. The model and its
 //! drawing live in `crate::calls`; this file only maps keys onto them.
 
+use super::call_selection::{CallListState, DetailState};
 use super::{App, Cmd, Focus, Overlay, Tone};
-use crate::calls::view::{CallListState, DetailState};
 use crate::calls::{first_placeholder, prefill, CallId, ChannelAction};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::cell::RefCell;

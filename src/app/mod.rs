@@ -5,6 +5,7 @@
 //! action, copy to the clipboard, save a file, quit), so every behaviour can be tested
 //! without a terminal or a server.
 
+pub mod call_selection;
 pub mod calls;
 pub mod composer;
 pub mod keymap;

@@ -10,9 +10,7 @@
 //! (`BridgeEnter` with the same `BridgeUniqueid`), a transfer. Only events count:
 //! responses and list items (`CoreShowChannel`, `Status`) describe calls but are not
 //! calls. Memory is bounded: events kept per call, ended calls kept (by count and age),
-//! live calls; what is evicted is counted. Rendering lives in [`view`].
-
-pub mod view;
+//! live calls; what is evicted is counted. Rendering lives in `crate::ui`.
 
 use crate::ami::Message;
 use crate::session::{Link, SessionEvent, Stamped};
@@ -1169,7 +1167,7 @@ impl Party {
     }
 }
 
-/// A call drawn as a ladder diagram, as data: rendering is in [`view`].
+/// A call drawn as a ladder diagram, as data: rendering is in `crate::ui::call_detail`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ladder {
     pub columns: Vec<LadderColumn>,

@@ -1,6 +1,8 @@
 //! Drawing: one file per screen region, each a function of `&App` and a `Frame`.
 //! Nothing here changes the application's state.
 
+pub mod call_detail;
+pub mod calls_list;
 pub mod composer;
 pub mod detail;
 pub mod event_log;
@@ -8,6 +10,7 @@ pub mod filter_bar;
 pub mod help;
 pub mod popup;
 pub mod status_bar;
+pub mod text;
 pub mod theme;
 
 use crate::app::{App, Overlay, Regions};
@@ -82,11 +85,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 /// The calls list, or one call's detail, in the log's place.
 fn draw_calls(frame: &mut Frame, app: &App, view: &crate::app::calls::CallsView, area: Rect) {
-    let theme = crate::calls::view::Theme::new(app.options.no_color);
+    let theme = Theme::new(app.options.no_color);
     if let Some((id, detail)) = &view.detail {
         if let Some(call) = app.calls.get(*id) {
             let mut detail = detail.borrow_mut();
-            crate::calls::view::render_call_detail(
+            call_detail::render_call_detail(
                 frame,
                 area,
                 call,
@@ -98,14 +101,7 @@ fn draw_calls(frame: &mut Frame, app: &App, view: &crate::app::calls::CallsView,
         }
     }
     let mut list = view.list.borrow_mut();
-    crate::calls::view::render_call_list(
-        frame,
-        area,
-        &app.calls,
-        &mut list,
-        app.calls_now(),
-        &theme,
-    );
+    calls_list::render_call_list(frame, area, &app.calls, &mut list, app.calls_now(), &theme);
 }
 
 /// Bytes from the server as text safe to put on a terminal: invalid UTF-8 as `\xNN`,

@@ -124,4 +124,58 @@ impl Theme {
             Style::new().add_modifier(Modifier::BOLD)
         }
     }
+
+    /// Column headers and the titles of the calls and state views.
+    pub fn header(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    /// A row that is live now (a channel up, a call in progress).
+    pub fn live(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Green)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+
+    /// A row that is over (an ended call, a channel gone).
+    pub fn ended(&self) -> Style {
+        self.fg(Color::Gray)
+    }
+
+    pub fn dial(&self) -> Style {
+        self.emphasis(Color::Yellow)
+    }
+
+    pub fn bridge(&self) -> Style {
+        self.emphasis(Color::Green)
+    }
+
+    pub fn hangup(&self) -> Style {
+        self.emphasis(Color::Red)
+    }
+
+    /// Channel names in the ladder.
+    pub fn channel(&self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
+    /// The ladder's vertical lines.
+    pub fn lane(&self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+
+    pub fn warning(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
+    /// A colour, or bold where colours are off.
+    fn emphasis(&self, color: Color) -> Style {
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
 }
