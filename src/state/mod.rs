@@ -394,7 +394,13 @@ impl State {
             }
             SessionEvent::Received { message, link, .. } => match link {
                 Link::Response { action_id } if message.is("Response", "Error") => {
-                    self.snapshot_refused(action_id, &text(message, "Message"));
+                    let words = text(message, "Message");
+                    if is_empty_list_answer(&words) {
+                        // `PJSIPShowContacts` with none: an error response, an empty list.
+                        self.snapshot_complete(action_id, at);
+                    } else {
+                        self.snapshot_refused(action_id, &words);
+                    }
                 }
                 Link::ListItem { action_id } if self.collecting.contains_key(action_id) => {
                     self.snapshot_item(action_id, at, message);
@@ -1210,6 +1216,13 @@ impl State {
             });
         }
     }
+}
+
+/// Some lists answer an empty result with an error: `No Contacts found`,
+/// `No endpoints found` (res_pjsip).
+fn is_empty_list_answer(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.starts_with("no ") && m.ends_with(" found")
 }
 
 /// Whether the list action was filtered (then lacking an entry means nothing).
