@@ -777,6 +777,12 @@ impl State {
             return;
         }
         self.touch(format!("ch:{uniqueid}"));
+        if msg.get("Application").is_some() {
+            self.touch(format!("cha:{uniqueid}"));
+        }
+        if matches!(name, "BridgeEnter" | "BridgeLeave") {
+            self.touch(format!("chb:{uniqueid}"));
+        }
         let channel = self
             .channels
             .entry(uniqueid.clone())
@@ -923,17 +929,26 @@ impl State {
             if self.ended_ids.contains(&uniqueid) {
                 continue;
             }
-            let fill_only = self.touched_since(&format!("ch:{uniqueid}"), c.begin_seq);
+            // A live event about the channel since the list began is newer than the
+            // item: the item only adds what no event said (its age, its application,
+            // its bridge).
+            let touched = self.touched_since(&format!("ch:{uniqueid}"), c.begin_seq);
+            let app_known = self.touched_since(&format!("cha:{uniqueid}"), c.begin_seq);
+            let bridge_known = self.touched_since(&format!("chb:{uniqueid}"), c.begin_seq);
             let age = fields::opt(msg, "Duration")
                 .and_then(|d| fields::parse_hms(&d))
                 .map(Duration::from_secs);
-            let was_known = self.channels.contains_key(&uniqueid);
             let channel = self
                 .channels
                 .entry(uniqueid.clone())
                 .or_insert_with(|| Channel::new(&uniqueid, *item_at));
-            channel.update_from(msg, fill_only);
-            if !fill_only || (channel.bridge.is_none() && !was_known) {
+            if !touched {
+                channel.update_from(msg, false);
+            } else if !app_known {
+                channel.application = text(msg, "Application");
+                channel.app_data = text(msg, "ApplicationData");
+            }
+            if !bridge_known {
                 let bridge = text(msg, "BridgeId");
                 channel.bridge = (!bridge.is_empty()).then_some(bridge);
             }
@@ -944,8 +959,12 @@ impl State {
                 }
             }
             let start = channel.start;
-            if self.calls.call_of_uniqueid(&uniqueid).is_none() || !fill_only {
+            let bridge = channel.bridge.clone();
+            if self.calls.call_of_uniqueid(&uniqueid).is_none() || !touched {
                 self.calls.seed_channel(*item_at, msg, start);
+            } else {
+                self.calls
+                    .seed_known_channel(&uniqueid, start, bridge.as_deref());
             }
         }
         if c.partial {
