@@ -325,6 +325,49 @@ impl Calls {
         self.evict_live();
     }
 
+    /// A channel already known from live events that a snapshot also listed: takes
+    /// only what the events could not say, its true `start` and its `bridge` (joining
+    /// the call of the bridge's other side).
+    pub fn seed_known_channel(&mut self, uniqueid: &str, start: SystemTime, bridge: Option<&str>) {
+        let Some(&id) = self.by_uniqueid.get(uniqueid) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.start = call.start.min(start);
+        if let Some(channel) = call.channels.iter_mut().find(|c| c.uniqueid == uniqueid) {
+            channel.first_seen = channel.first_seen.min(start);
+            if channel.hangup.is_none() {
+                channel.bridge = bridge.map(str::to_string);
+            }
+        }
+        let mut target = id;
+        if let Some(b) = bridge {
+            if let Some(&other) = self.by_bridge.get(b) {
+                if other != id && self.calls.contains_key(&other) {
+                    let (keep, gone) =
+                        if (self.calls[&other].start, other) <= (self.calls[&id].start, id) {
+                            (other, id)
+                        } else {
+                            (id, other)
+                        };
+                    self.merge(keep, gone);
+                    target = keep;
+                }
+            }
+            let call = self.calls.get_mut(&target).expect("kept call exists");
+            if !call.bridges.iter().any(|x| x == b) {
+                call.bridges.push(b.to_string());
+            }
+            point(&mut self.by_bridge, b, target);
+        }
+        if let Some(call) = self.calls.get_mut(&target) {
+            call.channels
+                .sort_by_key(|c| (uniqueid_order(&c.uniqueid), c.order));
+        }
+    }
+
     /// A channel the server no longer has (a snapshot lacked it): it ends, and its
     /// call with it once no channel is left.
     pub fn channel_gone(&mut self, uniqueid: &str, at: SystemTime, during_gap: bool) {

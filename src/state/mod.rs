@@ -394,7 +394,13 @@ impl State {
             }
             SessionEvent::Received { message, link, .. } => match link {
                 Link::Response { action_id } if message.is("Response", "Error") => {
-                    self.snapshot_refused(action_id, &text(message, "Message"));
+                    let words = text(message, "Message");
+                    if is_empty_list_answer(&words) {
+                        // `PJSIPShowContacts` with none: an error response, an empty list.
+                        self.snapshot_complete(action_id, at);
+                    } else {
+                        self.snapshot_refused(action_id, &words);
+                    }
                 }
                 Link::ListItem { action_id } if self.collecting.contains_key(action_id) => {
                     self.snapshot_item(action_id, at, message);
@@ -771,6 +777,12 @@ impl State {
             return;
         }
         self.touch(format!("ch:{uniqueid}"));
+        if msg.get("Application").is_some() {
+            self.touch(format!("cha:{uniqueid}"));
+        }
+        if matches!(name, "BridgeEnter" | "BridgeLeave") {
+            self.touch(format!("chb:{uniqueid}"));
+        }
         let channel = self
             .channels
             .entry(uniqueid.clone())
@@ -917,17 +929,26 @@ impl State {
             if self.ended_ids.contains(&uniqueid) {
                 continue;
             }
-            let fill_only = self.touched_since(&format!("ch:{uniqueid}"), c.begin_seq);
+            // A live event about the channel since the list began is newer than the
+            // item: the item only adds what no event said (its age, its application,
+            // its bridge).
+            let touched = self.touched_since(&format!("ch:{uniqueid}"), c.begin_seq);
+            let app_known = self.touched_since(&format!("cha:{uniqueid}"), c.begin_seq);
+            let bridge_known = self.touched_since(&format!("chb:{uniqueid}"), c.begin_seq);
             let age = fields::opt(msg, "Duration")
                 .and_then(|d| fields::parse_hms(&d))
                 .map(Duration::from_secs);
-            let was_known = self.channels.contains_key(&uniqueid);
             let channel = self
                 .channels
                 .entry(uniqueid.clone())
                 .or_insert_with(|| Channel::new(&uniqueid, *item_at));
-            channel.update_from(msg, fill_only);
-            if !fill_only || (channel.bridge.is_none() && !was_known) {
+            if !touched {
+                channel.update_from(msg, false);
+            } else if !app_known {
+                channel.application = text(msg, "Application");
+                channel.app_data = text(msg, "ApplicationData");
+            }
+            if !bridge_known {
                 let bridge = text(msg, "BridgeId");
                 channel.bridge = (!bridge.is_empty()).then_some(bridge);
             }
@@ -938,8 +959,12 @@ impl State {
                 }
             }
             let start = channel.start;
-            if self.calls.call_of_uniqueid(&uniqueid).is_none() || !fill_only {
+            let bridge = channel.bridge.clone();
+            if self.calls.call_of_uniqueid(&uniqueid).is_none() || !touched {
                 self.calls.seed_channel(*item_at, msg, start);
+            } else {
+                self.calls
+                    .seed_known_channel(&uniqueid, start, bridge.as_deref());
             }
         }
         if c.partial {
@@ -1210,6 +1235,13 @@ impl State {
             });
         }
     }
+}
+
+/// Some lists answer an empty result with an error: `No Contacts found`,
+/// `No endpoints found` (res_pjsip).
+fn is_empty_list_answer(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.starts_with("no ") && m.ends_with(" found")
 }
 
 /// Whether the list action was filtered (then lacking an entry means nothing).
