@@ -20,3 +20,4 @@ pub mod templates;
 mod time;
 pub mod tui;
 pub mod ui;
+pub mod versions;
