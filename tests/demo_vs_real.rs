@@ -96,7 +96,7 @@ const ACTIONS: &[&str] = &[
 ];
 
 /// The headers of an action's answer that Asterisk 22 has and 16 does not (the demo
-/// sends them, being 22): seen in `../shared/ami/vectors/asterisk16-vs-22/`.
+/// sends them, being 22): seen in both servers' answers to the same actions.
 fn added_since_16(action: &str) -> &'static [&'static str] {
     match action {
         "CoreSettings" => &["SoundsSearchCustomDir"],
