@@ -143,6 +143,36 @@ fn command_prints_its_output_lines() {
 
 #[test]
 #[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
+fn sip_peers_list_chan_sip_peers_on_16_and_are_unknown_on_22() {
+    let out = run(admin().args(["send", &admin_target(), "SIPpeers"]));
+    let stdout = text(&out.stdout);
+    match RealAsterisk::from_env() {
+        // chan_sip, with the test server's two peers.
+        RealAsterisk::V16 => {
+            assert_exit(&out, 0);
+            for peer in ["carol", "dave"] {
+                assert!(
+                    stdout.contains("Event: PeerEntry\r\nActionID: ")
+                        && stdout.contains(&format!("ObjectName: {peer}\r\n")),
+                    "{stdout}"
+                );
+            }
+            assert!(stdout.contains("Event: PeerlistComplete"), "{stdout}");
+        }
+        // chan_sip is gone from 21 on: the server does not know the action.
+        RealAsterisk::V22 => {
+            assert_exit(&out, 1);
+            assert!(
+                stdout.contains("Response: Error\r\n")
+                    && stdout.contains("Invalid/unknown command"),
+                "{stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn tls_with_the_test_ca_works() {
     let target = format!(
         "amis://{}@{}",
