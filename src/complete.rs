@@ -80,6 +80,8 @@ pub struct Catalog {
     channels: BTreeSet<String>,
     queues: BTreeSet<String>,
     endpoints: BTreeSet<String>,
+    /// chan_sip peers (Asterisk 20 and older): `SIPpeers`' `PeerEntry`, `PeerStatus`.
+    sip_peers: BTreeSet<String>,
     contexts: BTreeSet<String>,
     extensions: BTreeSet<String>,
 }
@@ -90,6 +92,7 @@ enum ValueKind {
     Channel,
     Queue,
     Endpoint,
+    SipPeer,
     Context,
     Exten,
     Action,
@@ -104,6 +107,7 @@ fn value_kind(key: &str) -> Option<ValueKind> {
         | "transferchannel" => ValueKind::Channel,
         "queue" => ValueKind::Queue,
         "endpoint" => ValueKind::Endpoint,
+        "peer" => ValueKind::SipPeer,
         "context" | "extracontext" => ValueKind::Context,
         "exten" | "extraexten" => ValueKind::Exten,
         "action" => ValueKind::Action,
@@ -281,6 +285,12 @@ impl Catalog {
                     insert_bounded(&mut self.endpoints, name);
                 }
             }
+            // chan_sip's list (IAX2 sends PeerEntry too, with `Channeltype: IAX`).
+            b"peerentry" if message.get("Channeltype").is_none_or(|t| t == b"SIP") => {
+                if let Some(name) = message.get("ObjectName") {
+                    insert_bounded(&mut self.sip_peers, name);
+                }
+            }
             b"contactstatus" | b"contactstatusdetail" => {
                 if let Some(name) = message.get("EndpointName") {
                     insert_bounded(&mut self.endpoints, name);
@@ -301,6 +311,8 @@ impl Catalog {
             if let Some(device) = message.get(key) {
                 if let Some(name) = device.strip_prefix(b"PJSIP/") {
                     insert_bounded(&mut self.endpoints, name);
+                } else if let Some(name) = device.strip_prefix(b"SIP/") {
+                    insert_bounded(&mut self.sip_peers, name);
                 }
             }
         }
@@ -478,6 +490,7 @@ impl Catalog {
             ValueKind::Channel => from_set(&self.channels, "live channel"),
             ValueKind::Queue => from_set(&self.queues, "queue"),
             ValueKind::Endpoint => from_set(&self.endpoints, "PJSIP endpoint"),
+            ValueKind::SipPeer => from_set(&self.sip_peers, "chan_sip peer"),
             ValueKind::Context => from_set(&self.contexts, "dialplan context"),
             ValueKind::Exten => from_set(&self.extensions, "extension"),
             ValueKind::Boolean => ranked(["true", "false"].into_iter(), word, ""),
@@ -891,6 +904,49 @@ mod tests {
             1,
             "empty lists add nothing"
         );
+    }
+
+    #[test]
+    fn chan_sip_peers_are_offered_after_sippeers_on_asterisk_16() {
+        // Asterisk 16.28's own answers to SIPpeers and SIPpeerstatus (real capture).
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/vectors/asterisk16/sip-peers.txt"
+        ))
+        .unwrap();
+        let mut codec = AmiCodec::default();
+        let mut buf = bytes::BytesMut::from(&bytes[..]);
+        let mut listed = Catalog::new();
+        let mut by_status = Catalog::new();
+        while let Ok(Some(frame)) = codec.decode(&mut buf) {
+            if let Frame::Message(m) = frame {
+                if m.is("Event", "PeerEntry") {
+                    listed.observe(&m);
+                }
+                if m.is("Event", "PeerStatus") {
+                    by_status.observe(&m);
+                }
+            }
+        }
+        for c in [&listed, &by_status] {
+            let offered = c.complete("Action: SIPshowpeer\nPeer: ", 1, 6);
+            assert_eq!(texts(&offered), vec!["carol", "dave"]);
+            assert_eq!(offered.candidates[0].description, "chan_sip peer");
+            assert_eq!(
+                texts(&c.complete("Action: SIPqualifypeer\nPeer: d", 1, 7)),
+                vec!["dave"]
+            );
+            // They are not PJSIP endpoints.
+            assert!(texts(&c.complete("Action: PJSIPShowEndpoint\nEndpoint: ", 1, 10)).is_empty());
+        }
+        // An IAX2 peer list is not chan_sip's.
+        let mut iax = Catalog::new();
+        iax.observe(&Message::from_headers(&[
+            ("Event", "PeerEntry"),
+            ("Channeltype", "IAX"),
+            ("ObjectName", "trunk"),
+        ]));
+        assert!(texts(&iax.complete("Action: SIPshowpeer\nPeer: ", 1, 6)).is_empty());
     }
 
     #[test]

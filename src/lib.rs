@@ -21,3 +21,4 @@ pub mod templates;
 mod time;
 pub mod tui;
 pub mod ui;
+pub mod versions;

@@ -216,6 +216,8 @@ async fn amicon_open_shows_an_asterisk_11_transcript_as_one_ended_call() {
     assert!(screen.contains("Calls 0 live · 1 ended"), "{screen}");
     assert!(screen.contains("Alice <1001> → Bob <1002>"), "{screen}");
     assert!(screen.contains("16 Normal"), "{screen}");
+    // No CoreSettings in the transcript: the status bar says what AMI 1.3 implies.
+    assert!(screen.contains("AMI 1.3 Asterisk ~11"), "{screen}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 //! The same actions sent to a real Asterisk and to the demo give the same headers in the
 //! same order (values aside). Needs the real server: AMI_TEST_ADDR, AMI_TEST_USER,
-//! AMI_TEST_SECRET (see `../shared/asterisk/real-asterisk.sh env`).
+//! AMI_TEST_SECRET (see `tests/harness/asterisk.sh env`).
 //!
 //! The demo speaks as Asterisk 22 does. Against Asterisk 16 (`AMI_TEST_ASTERISK_VERSION=16`)
 //! the comparison takes out what 22 added ([`added_since_16`]) and expects 16's order of
@@ -96,7 +96,7 @@ const ACTIONS: &[&str] = &[
 ];
 
 /// The headers of an action's answer that Asterisk 22 has and 16 does not (the demo
-/// sends them, being 22): seen in `../shared/ami/vectors/asterisk16-vs-22/`.
+/// sends them, being 22): seen in both servers' answers to the same actions.
 fn added_since_16(action: &str) -> &'static [&'static str] {
     match action {
         "CoreSettings" => &["SoundsSearchCustomDir"],
@@ -138,7 +138,7 @@ fn expected_keys(version: RealAsterisk, label: &str, ours: &Message) -> Vec<Stri
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn plain_actions_get_the_same_headers_from_both() {
     let version = RealAsterisk::from_env();
     let real = real();
@@ -213,7 +213,7 @@ async fn plain_actions_get_the_same_headers_from_both() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn login_with_events_gets_the_same_greeting_events() {
     let real = real();
     let demo = demo_like(&real).await;
@@ -242,7 +242,7 @@ async fn login_with_events_gets_the_same_greeting_events() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn queue_lists_have_the_same_items_as_the_real_queue() {
     let real = real();
     let demo = demo_like(&real).await;
@@ -282,7 +282,7 @@ fn per_channel(events: &[Message]) -> BTreeMap<String, Vec<(String, Vec<String>)
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn an_originated_echo_call_has_the_same_events_per_channel() {
     let real = real();
     let demo = demo_like(&real).await;

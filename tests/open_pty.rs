@@ -108,6 +108,20 @@ fn open_shows_a_recording_its_calls_and_refuses_to_send() {
     assert!(!parser.screen().alternate_screen(), "terminal restored");
 }
 
+#[test]
+fn open_shows_an_asterisk_11_transcript_as_one_call_with_its_ladder() {
+    // A synthetic Asterisk 11 call (Dial SubEvent, Bridge Bridgestate, no Linkedid).
+    let mut pty = Pty::open(&["tests/fixtures/vectors/legacy/asterisk11-sip-call.txt"]);
+    pty.expect("Cause-txt");
+    pty.send(b"\x1b[15~"); // F5
+    pty.expect("Alice <1001> → Bob <1002>");
+    pty.expect("1 ended");
+    pty.send(b"\r"); // the call's detail
+    pty.expect("SIP/bob-00000001");
+    pty.send(b"\x11"); // Ctrl-Q
+    assert_eq!(pty.wait_exit(), 0);
+}
+
 /// How many steps until the log shows `lines` lines (server info and pings are
 /// stepped through but add no line).
 fn steps_for_lines(path: &str, lines: usize) -> usize {

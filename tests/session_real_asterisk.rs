@@ -1,4 +1,4 @@
-//! The session against a real Asterisk, 22 or 16 (`../shared/asterisk/real-asterisk.sh`,
+//! The session against a real Asterisk, 22 or 16 (`tests/harness/asterisk.sh`,
 //! `AMI_TEST_ASTERISK_VERSION` says which): login paths, lists during a live call,
 //! `Command` output, TLS, permissions.
 //! Run by `.ci/run`, which starts Asterisk and exports the `AMI_TEST_*` variables.
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start ../shared/asterisk/real-asterisk.sh and export its env")
+        panic!("{name} is not set: run tests/harness/run-all, or start tests/harness/asterisk.sh and export its env")
     })
 }
 
@@ -73,7 +73,7 @@ fn logged_in(s: &Stamped) -> bool {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn md5_login_ping_and_versions() {
     let (handle, mut stream) = session::spawn(admin_config());
     let reply = handle
@@ -124,7 +124,7 @@ async fn md5_login_ping_and_versions() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn plain_login_works_and_a_bad_secret_is_an_auth_failure() {
     let mut c = admin_config();
     c.auth = AuthMethod::Plain;
@@ -147,7 +147,7 @@ async fn plain_login_works_and_a_bad_secret_is_an_auth_failure() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn command_output_lines_are_kept() {
     let (handle, _stream) = session::spawn(admin_config());
     let reply = handle
@@ -172,7 +172,7 @@ async fn command_output_lines_are_kept() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn a_list_action_during_a_live_call_collects_its_items_and_call_events_arrive() {
     let (handle, mut stream) = session::spawn(admin_config());
     let originate = Action::new("Originate")
@@ -229,7 +229,7 @@ async fn a_list_action_during_a_live_call_collects_its_items_and_call_events_arr
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn the_readonly_user_is_denied_originate() {
     let mut c = admin_config();
     c.username = env("AMI_TEST_RO_USER");
@@ -253,7 +253,7 @@ async fn the_readonly_user_is_denied_originate() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn tls_with_the_test_ca_logs_in_and_without_it_names_the_certificate_problem() {
     let mut c = admin_config();
     c.endpoint = endpoint("AMI_TEST_TLS_ADDR", true);

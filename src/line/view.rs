@@ -258,7 +258,13 @@ fn describe_server(info: &ServerInfo) -> String {
         (Some(v), Some(name)) if !name.is_empty() => format!("Asterisk {v} on {name}, AMI {ami}"),
         (Some(v), _) => format!("Asterisk {v}, AMI {ami}"),
         (None, _) if info.banner.is_empty() => "unknown".into(),
-        (None, _) => format!("{} (AMI {ami})", info.banner),
+        (None, _) => match info.implied_asterisk() {
+            Some(implied) => format!(
+                "{} (AMI {ami}: Asterisk {} by its AMI version)",
+                info.banner, implied.label
+            ),
+            None => format!("{} (AMI {ami})", info.banner),
+        },
     }
 }
 
@@ -427,6 +433,24 @@ mod tests {
         assert!(report.contains("2.0 ms now, 1.5 ms keepalive"), "{report}");
         assert!(report.contains("dropped: 3"), "{report}");
         assert!(report.contains("filter:   Hangup"), "{report}");
+    }
+
+    #[test]
+    fn status_names_the_asterisk_the_ami_version_implies_when_not_told() {
+        let mut v = view(None);
+        v.handle(&stamped(SessionEvent::ServerInfo(ServerInfo {
+            banner: "Asterisk Call Manager/5.0.4".into(),
+            ami_version: Some("5.0.4".into()),
+            asterisk_version: None,
+            system_name: None,
+        })));
+        let report = v.status_report(None);
+        assert!(
+            report.contains(
+                "Asterisk Call Manager/5.0.4 (AMI 5.0.4: Asterisk 16 by its AMI version)"
+            ),
+            "{report}"
+        );
     }
 
     #[test]

@@ -150,6 +150,23 @@ pub struct ServerInfo {
     pub system_name: Option<String>,
 }
 
+impl ServerInfo {
+    /// The Asterisk the banner's AMI version implies (`5.0.4` → 16), for when
+    /// `CoreSettings` did not say (a user without `system` read, an old recording).
+    pub fn implied_asterisk(&self) -> Option<crate::versions::Implied> {
+        crate::versions::from_ami_version(self.ami_version.as_deref()?)
+    }
+
+    /// The server's Asterisk branch: `CoreSettings`' version when known, else the oldest
+    /// branch the AMI version implies.
+    pub fn asterisk_branch(&self) -> Option<crate::versions::Branch> {
+        self.asterisk_version
+            .as_deref()
+            .and_then(crate::versions::Branch::of_version)
+            .or_else(|| self.implied_asterisk().map(|i| i.oldest))
+    }
+}
+
 /// Why an action got no (complete) answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {

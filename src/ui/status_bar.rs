@@ -110,6 +110,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     if let Some(ast) = &status.info.asterisk_version {
         let short = ast.split(['+', '~', '-']).next().unwrap_or(ast);
         versions.push(format!("Asterisk {short}"));
+    } else if let Some(implied) = status.info.implied_asterisk() {
+        // Not told (no `system` read): what the AMI version implies, marked as such.
+        versions.push(format!("Asterisk ~{}", implied.label));
     }
     if !versions.is_empty() {
         segments.push(Segment {

@@ -1,5 +1,5 @@
 //! Which real Asterisk the real-Asterisk tier talks to, so a test whose expectation
-//! depends on the version checks the right thing for each. `real-asterisk.sh env`
+//! depends on the version checks the right thing for each. `tests/harness/asterisk.sh env`
 //! exports `AMI_TEST_ASTERISK_VERSION` (22 or 16); a runner that does not set it is
 //! talking to the default, 22.
 #![allow(dead_code)]
@@ -20,7 +20,7 @@ impl RealAsterisk {
             Err(_) | Ok("22") => RealAsterisk::V22,
             Ok("16") => RealAsterisk::V16,
             Ok(other) => panic!(
-                "AMI_TEST_ASTERISK_VERSION={other}: the real tier knows 22 and 16 (see real-asterisk.sh env)"
+                "AMI_TEST_ASTERISK_VERSION={other}: the real tier knows 22 and 16 (see tests/harness/asterisk.sh env)"
             ),
         }
     }
