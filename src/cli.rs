@@ -48,8 +48,12 @@ when stdin is a terminal. Profiles live in ~/.config/amicon/config.toml (--confi
 
   [profiles.pbx]
   host = \"pbx.example.com\"   # port, user, secret, tls, ca_file, auth, events,
-  user = \"admin\"             # filter, charset, insecure
+  user = \"admin\"             # filter, charset, insecure, ssh
   tls = true
+
+Through SSH (AMI bound to loopback, as Asterisk ships it):
+  amicon --ssh pbx admin@127.0.0.1     runs `ssh -o BatchMode=yes -W 127.0.0.1:5038 pbx`
+  AMICON_SSH_COMMAND='ssh -F FILE'     replaces `ssh`, as GIT_SSH_COMMAND does for git
 
 Exit codes:
   0  success (watch: --count or --for reached, or stdout closed)
@@ -250,6 +254,12 @@ pub struct ConnectArgs {
     /// Do not reconnect after a lost connection.
     #[arg(long)]
     pub no_reconnect: bool,
+
+    /// Reach AMI through SSH: runs `ssh -W HOST:PORT DEST` (your ~/.ssh/config, agent,
+    /// keys and known_hosts apply); TARGET is then the AMI address as seen from DEST
+    /// (default 127.0.0.1:5038). AMICON_SSH_COMMAND replaces `ssh` (e.g. `ssh -F FILE`).
+    #[arg(long, value_name = "DEST")]
+    pub ssh: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

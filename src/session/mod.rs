@@ -8,6 +8,8 @@ pub mod event;
 pub mod queue;
 mod reader;
 pub use reader::READ_SIZE;
+pub mod ssh;
+pub use ssh::SshTunnel;
 mod task;
 pub mod transport;
 
@@ -78,6 +80,9 @@ pub struct SessionConfig {
     pub queue_budget: usize,
     /// Ask `CoreSettings` after login, for the Asterisk version.
     pub query_versions: bool,
+    /// Reach AMI through this ssh tunnel (`--ssh`); `endpoint` is then the address as
+    /// seen from the far side.
+    pub ssh: Option<SshTunnel>,
 }
 
 impl SessionConfig {
@@ -99,6 +104,16 @@ impl SessionConfig {
             max_message: crate::ami::codec::DEFAULT_MAX_MESSAGE,
             queue_budget: 64 * 1024 * 1024,
             query_versions: true,
+            ssh: None,
+        }
+    }
+
+    /// Where the session goes, as users read it: `127.0.0.1:5038`, or
+    /// `127.0.0.1:5038 via ssh pbx`.
+    pub fn server_text(&self) -> String {
+        match &self.ssh {
+            None => self.endpoint.to_string(),
+            Some(tunnel) => format!("{} via ssh {}", self.endpoint, tunnel.destination),
         }
     }
 }
