@@ -48,8 +48,12 @@ when stdin is a terminal. Profiles live in ~/.config/amicon/config.toml (--confi
 
   [profiles.pbx]
   host = \"pbx.example.com\"   # port, user, secret, tls, ca_file, auth, events,
-  user = \"admin\"             # filter, charset, insecure
+  user = \"admin\"             # filter, charset, insecure, ssh
   tls = true
+
+Through SSH (AMI bound to loopback, as Asterisk ships it):
+  amicon --ssh pbx admin@127.0.0.1     runs `ssh -o BatchMode=yes -W 127.0.0.1:5038 pbx`
+  AMICON_SSH_COMMAND='ssh -F FILE'     replaces `ssh`, as GIT_SSH_COMMAND does for git
 
 Exit codes:
   0  success (watch: --count or --for reached, or stdout closed)
@@ -221,6 +225,10 @@ Key=Value splits at the first `=`; keys may repeat (Variable=A=1 Variable=B=2) a
 their order. With no ACTION, `Key: Value` blocks are read from stdin, separated by blank
 lines. Logs in with `Events: off` unless --events is given.
 
+Several targets (`amicon send pbx1,pbx2,admin@10.0.0.3 Ping`, profiles or addresses):
+the actions go to each, concurrently; each answer is tagged with its target (`\"server\"`
+in --json, a `#@` comment line before it in raw output, which `amicon open` reads).
+
 Exit codes:
   0  every action succeeded
   1  an action answered `Response: Error`
@@ -228,7 +236,9 @@ Exit codes:
   3  cannot connect (refused, unreachable, TLS/certificate problem, not an AMI server,
      or the connection was lost)
   4  authentication failed
-  5  timeout (no answer to Login or to an action)";
+  5  timeout (no answer to Login or to an action)
+With several targets: the highest code of any target, and each target that failed is
+named on stderr (`amicon: pbx2: failed (exit 3): ...`).";
 
 const WATCH_AFTER_HELP: &str = "\
 Filter: each argument is one term; an event is printed when every term matches.
@@ -254,18 +264,27 @@ Examples:
 Reconnects after a lost connection (the gap is reported on stderr); with --no-reconnect
 a lost connection exits 3 after printing everything received before it.
 
+Several targets (`amicon watch pbx1,pbx2,pbx3 Hangup`, profiles or addresses): one
+session each, one stream in arrival order, each event tagged with its target (`\"server\"`
+in --json, a first column in --format line, a `#@` comment line before each message in
+raw output, which `amicon open` reads back). A target that cannot be reached is
+reported and retried while the others are watched; --count counts the merged stream.
+
 Exit codes:
   0  --count or --for reached, or stdout closed
   2  usage error (bad flag, target, filter, config file, missing secret)
   3  cannot connect (refused, unreachable, TLS/certificate problem, not an AMI server,
      or the connection was lost with --no-reconnect)
   4  authentication failed
-  5  timeout (no answer to Login)";
+  5  timeout (no answer to Login)
+With several targets: the highest code of any target (one that never connected while
+the watch lasted counts as 3), and each target that failed is named on stderr.";
 
 /// How to reach and log in to one Asterisk; shared by every mode.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnectArgs {
-    /// host, host:port, user@host[:port], ami://..., amis://... (TLS), [v6]:port, or a profile name.
+    /// host, host:port, user@host[:port], ami://..., amis://... (TLS), [v6]:port, or a profile
+    /// name; `send` and `watch` take several, comma separated (pbx1,pbx2).
     #[arg(value_name = "TARGET", id = "target", index = 1)]
     pub target: Option<String>,
 
@@ -325,6 +344,12 @@ pub struct ConnectArgs {
     /// Do not reconnect after a lost connection.
     #[arg(long)]
     pub no_reconnect: bool,
+
+    /// Reach AMI through SSH: runs `ssh -W HOST:PORT DEST` (your ~/.ssh/config, agent,
+    /// keys and known_hosts apply); TARGET is then the AMI address as seen from DEST
+    /// (default 127.0.0.1:5038). AMICON_SSH_COMMAND replaces `ssh` (e.g. `ssh -F FILE`).
+    #[arg(long, value_name = "DEST")]
+    pub ssh: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_PORT: u16 = 5038;
 pub const DEFAULT_TLS_PORT: u16 = 5039;
+/// The AMI host through `--ssh` when none is given: the far side's loopback, where
+/// Asterisk's sample config binds AMI.
+pub const SSH_DEFAULT_HOST: &str = "127.0.0.1";
 
 /// Why no session could be configured. Every variant is a usage error (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +47,8 @@ pub enum ConfigError {
     EmptySecretFile(PathBuf),
     #[error("{0}")]
     UnknownCharset(#[from] CharsetError),
+    #[error("{0}")]
+    Ssh(String),
 }
 
 fn known_profiles(known: &[String]) -> String {
@@ -177,6 +182,8 @@ pub struct Profile {
     pub filter: Option<FilterSetting>,
     pub charset: Option<String>,
     pub insecure: Option<bool>,
+    /// Reach AMI through `ssh -W` to this destination (`host` is then as seen from it).
+    pub ssh: Option<String>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -235,6 +242,8 @@ pub struct LoadedConfig {
 pub struct Env {
     /// `AMI_SECRET`.
     pub secret: Option<Secret>,
+    /// `AMICON_SSH_COMMAND`: the command that replaces `ssh`.
+    pub ssh_command: Option<String>,
 }
 
 impl Env {
@@ -244,6 +253,9 @@ impl Env {
                 .ok()
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),
+            ssh_command: std::env::var(crate::session::ssh::SSH_COMMAND_VAR)
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
         }
     }
 }
@@ -376,6 +388,8 @@ pub fn resolve_with(
         Some(text) => target = Some(parse_target(text)?),
         None if profile_name.is_none() => match &file.default {
             Some(name) => profile_name = Some(name.clone()),
+            // Through ssh the address has a default: the far side's loopback.
+            None if args.ssh.is_some() => {}
             None => return Err(ConfigError::MissingTarget),
         },
         None => {}
@@ -389,6 +403,7 @@ pub fn resolve_with(
         None => Profile::default(),
     };
 
+    let ssh_destination = args.ssh.clone().or(profile.ssh.clone());
     let target_tls = target.as_ref().and_then(|t| t.tls);
     let tls = args.tls || target_tls.unwrap_or(profile.tls.unwrap_or(false));
     // A TARGET host replaces the profile's host, and its port (or the default) too.
@@ -396,6 +411,7 @@ pub fn resolve_with(
         Some(t) => (t.host.clone(), t.port),
         None => match profile.host.clone() {
             Some(host) => (host, profile.port),
+            None if ssh_destination.is_some() => (SSH_DEFAULT_HOST.to_string(), profile.port),
             None => return Err(ConfigError::MissingTarget),
         },
     };
@@ -408,7 +424,10 @@ pub fn resolve_with(
         .or_else(|| target.as_ref().and_then(|t| t.user.clone()))
         .or(profile.user.clone())
         .ok_or_else(|| ConfigError::MissingUser(endpoint.to_string()))?;
-    let who = format!("{user}@{endpoint}");
+    let who = match &ssh_destination {
+        Some(destination) => format!("{user}@{endpoint} via ssh {destination}"),
+        None => format!("{user}@{endpoint}"),
+    };
 
     if args.secret.is_some() {
         warnings.push(
@@ -479,6 +498,12 @@ pub fn resolve_with(
         session.login_timeout = timeout;
     }
     session.reconnect = !args.no_reconnect;
+    if let Some(destination) = &ssh_destination {
+        session.ssh = Some(
+            crate::session::SshTunnel::new(destination, env.ssh_command.as_deref())
+                .map_err(ConfigError::Ssh)?,
+        );
+    }
 
     Ok(Resolved {
         session,
@@ -568,6 +593,7 @@ mod tests {
     fn env_secret(s: &str) -> Env {
         Env {
             secret: Some(Secret::new(s.into())),
+            ..Env::default()
         }
     }
 
@@ -886,5 +912,87 @@ mod tests {
         let r = resolve_with(&args("lab"), Some(&cfg), &Env::default(), &mut no_prompt).unwrap();
         assert!(!format!("{r:?}").contains("from-file"));
         assert!(!format!("{:?}", cfg.file.profiles["lab"]).contains("from-file"));
+    }
+
+    #[test]
+    fn ssh_defaults_the_address_to_the_far_sides_loopback() {
+        let a = ConnectArgs {
+            ssh: Some("pbx".into()),
+            user: Some("admin".into()),
+            ..ConnectArgs::default()
+        };
+        let r = resolve_with(&a, None, &env_secret("s"), &mut no_prompt).unwrap();
+        assert_eq!(r.session.endpoint.to_string(), "127.0.0.1:5038");
+        let tunnel = r.session.ssh.clone().unwrap();
+        assert_eq!(tunnel.destination, "pbx");
+        assert_eq!(tunnel.command, ["ssh"]);
+        assert_eq!(r.session.server_text(), "127.0.0.1:5038 via ssh pbx");
+        // A TARGET names the address as seen from the far side, TLS included.
+        let a = ConnectArgs {
+            ssh: Some("jump@pbx".into()),
+            ..args("amis://admin@10.0.0.5")
+        };
+        let env = Env {
+            ssh_command: Some("ssh -F /tmp/cfg".into()),
+            ..env_secret("s")
+        };
+        let r = resolve_with(&a, None, &env, &mut no_prompt).unwrap();
+        assert_eq!(r.session.endpoint.to_string(), "10.0.0.5:5039");
+        assert!(r.session.endpoint.tls);
+        assert_eq!(
+            r.session.ssh.unwrap().command_line(&r.session.endpoint),
+            [
+                "ssh",
+                "-F",
+                "/tmp/cfg",
+                "-o",
+                "BatchMode=yes",
+                "-W",
+                "10.0.0.5:5039",
+                "jump@pbx"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_profile_can_name_its_ssh_destination_and_a_flag_overrides_it() {
+        let cfg = loaded(
+            r#"
+            [profiles.far]
+            ssh = "bastion"
+            user = "admin"
+            secret = "x"
+        "#,
+        );
+        let r = resolve_with(&args("far"), Some(&cfg), &Env::default(), &mut no_prompt).unwrap();
+        assert_eq!(r.session.ssh.unwrap().destination, "bastion");
+        assert_eq!(r.session.endpoint.host, SSH_DEFAULT_HOST);
+        let a = ConnectArgs {
+            ssh: Some("other".into()),
+            ..args("far")
+        };
+        let r = resolve_with(&a, Some(&cfg), &Env::default(), &mut no_prompt).unwrap();
+        assert_eq!(r.session.ssh.unwrap().destination, "other");
+    }
+
+    #[test]
+    fn a_bad_ssh_destination_or_command_is_a_usage_error() {
+        let a = ConnectArgs {
+            ssh: Some("-oProxyCommand=evil".into()),
+            ..args("admin@127.0.0.1")
+        };
+        let err = resolve_with(&a, None, &env_secret("s"), &mut no_prompt).unwrap_err();
+        assert!(matches!(err, ConfigError::Ssh(_)), "{err}");
+        assert_eq!(err.exit_code(), 2);
+        let env = Env {
+            ssh_command: Some("ssh 'unclosed".into()),
+            ..env_secret("s")
+        };
+        let a = ConnectArgs {
+            ssh: Some("pbx".into()),
+            ..args("admin@127.0.0.1")
+        };
+        let err = resolve_with(&a, None, &env, &mut no_prompt).unwrap_err();
+        assert!(err.to_string().contains("AMICON_SSH_COMMAND"), "{err}");
     }
 }

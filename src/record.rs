@@ -46,17 +46,18 @@ impl Recorder<io::BufWriter<std::fs::File>> {
 
 impl<W: Write> Recorder<W> {
     pub fn new(mut out: W) -> io::Result<Self> {
-        writeln!(out, "{MAGIC}")?;
+        write_header(&mut out)?;
         Ok(Recorder { out })
     }
 
     pub fn write(&mut self, entry: &Stamped) -> io::Result<()> {
-        let (kind, details, message) = describe(&entry.event);
-        writeln!(self.out, "#@ {} {kind} {details}", format_time(entry.at))?;
-        if let Some(message) = message {
-            self.out.write_all(message.wire())?;
-        }
-        Ok(())
+        self.write_from(entry, None)
+    }
+
+    /// Writes an entry tagged with the server it came from (several targets at once:
+    /// `"server"` in the metadata line; [`read`] gives it back in [`Recording::servers`]).
+    pub fn write_from(&mut self, entry: &Stamped, server: Option<&str>) -> io::Result<()> {
+        write_entry(&mut self.out, entry, server)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -66,6 +67,26 @@ impl<W: Write> Recorder<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// The first line of a recording: what tells a reader the `#@` lines carry times.
+pub fn write_header(out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "{MAGIC}")
+}
+
+/// One entry in the recording format (a metadata line, then the message's wire bytes),
+/// tagged with its server when given: also the raw output of several targets at once,
+/// which `amicon open` reads back.
+pub fn write_entry(out: &mut impl Write, entry: &Stamped, server: Option<&str>) -> io::Result<()> {
+    let (kind, mut details, message) = describe(&entry.event);
+    if let (Some(server), Some(map)) = (server, details.as_object_mut()) {
+        map.insert("server".into(), Value::String(server.to_string()));
+    }
+    writeln!(out, "#@ {} {kind} {details}", format_time(entry.at))?;
+    if let Some(message) = message {
+        out.write_all(message.wire())?;
+    }
+    Ok(())
 }
 
 fn describe(event: &SessionEvent) -> (&'static str, Value, Option<&Message>) {
@@ -167,6 +188,22 @@ fn state_json(state: &SessionState) -> Value {
 pub struct Recording {
     pub entries: Vec<Stamped>,
     pub timed: bool,
+    /// The server each entry came from, for output of several targets at once (`watch
+    /// pbx1,pbx2`); empty when no entry names one, else one item per entry.
+    pub servers: Vec<Option<std::sync::Arc<str>>>,
+}
+
+impl Recording {
+    /// The servers named in the file, in order of first appearance.
+    pub fn server_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for name in self.servers.iter().flatten() {
+            if !names.contains(&name.as_ref()) {
+                names.push(name);
+            }
+        }
+        names
+    }
 }
 
 impl Recording {
@@ -201,6 +238,17 @@ pub fn read(bytes: &[u8]) -> Recording {
         AmiCodec::without_banner(DEFAULT_MAX_MESSAGE)
     };
     let mut entries = Vec::new();
+    let mut servers: Vec<Option<std::sync::Arc<str>>> = Vec::new();
+    let mut known_servers: Vec<std::sync::Arc<str>> = Vec::new();
+    let mut server_of = |details: &Value| -> Option<std::sync::Arc<str>> {
+        let name = details.get("server")?.as_str()?;
+        if let Some(known) = known_servers.iter().find(|k| k.as_ref() == name) {
+            return Some(known.clone());
+        }
+        let new: std::sync::Arc<str> = name.into();
+        known_servers.push(new.clone());
+        Some(new)
+    };
     let mut pending: Option<(SystemTime, String, Value)> = None;
     loop {
         while buf.starts_with(b"\r\n") || buf.starts_with(b"\n") {
@@ -211,6 +259,7 @@ pub fn read(bytes: &[u8]) -> Recording {
             let line = skip_line(&mut buf);
             if let Some((at, kind, details)) = parse_meta(&line) {
                 if let Some(event) = non_message_event(&kind, &details) {
+                    servers.push(server_of(&details));
                     entries.push(Stamped { at, event });
                 } else {
                     pending = Some((at, kind, details));
@@ -223,6 +272,7 @@ pub fn read(bytes: &[u8]) -> Recording {
             Ok(None) => match codec.decode_eof(&mut buf) {
                 Ok(frame) => frame,
                 Err(_) => {
+                    servers.push(None);
                     entries.push(Stamped {
                         at: pending.take().map_or(UNIX_EPOCH, |p| p.0),
                         event: SessionEvent::ProtocolError {
@@ -238,6 +288,7 @@ pub fn read(bytes: &[u8]) -> Recording {
         let Some(frame) = frame else { break };
         let meta = pending.take();
         let at = meta.as_ref().map_or(UNIX_EPOCH, |m| m.0);
+        servers.push(meta.as_ref().and_then(|m| server_of(&m.2)));
         let event = match frame {
             Frame::Banner(line) => SessionEvent::ServerInfo(ServerInfo {
                 banner: String::from_utf8_lossy(&line).into_owned(),
@@ -261,7 +312,14 @@ pub fn read(bytes: &[u8]) -> Recording {
         link_plain_answers(&mut entries);
         stamp_from_server_clock(&mut entries);
     }
-    Recording { entries, timed }
+    if servers.iter().all(Option::is_none) {
+        servers.clear();
+    }
+    Recording {
+        entries,
+        timed,
+        servers,
+    }
 }
 
 /// The message with the value of every `Secret:`, `Password:` (and a Login's `Key:`)
@@ -709,5 +767,41 @@ mod tests {
             rec.entries.last().unwrap().event,
             SessionEvent::ProtocolError { .. }
         ));
+    }
+
+    #[test]
+    fn entries_tagged_with_their_server_read_back_with_it() {
+        let event = |name: &str| SessionEvent::Received {
+            message: Message::from_headers(&[("Event", name)]),
+            link: Link::Unsolicited,
+            internal: false,
+        };
+        let mut recorder = Recorder::new(Vec::new()).unwrap();
+        recorder
+            .write_from(&stamped(1, event("Hangup")), Some("pbx1"))
+            .unwrap();
+        recorder
+            .write_from(&stamped(2, event("Newchannel")), Some("pbx2"))
+            .unwrap();
+        recorder
+            .write_from(
+                &stamped(3, SessionEvent::Dropped { count: 4 }),
+                Some("pbx1"),
+            )
+            .unwrap();
+        let bytes = recorder.into_inner();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains(r#""server":"pbx2""#), "{text}");
+        let back = read(&bytes);
+        assert!(back.timed);
+        assert_eq!(back.entries.len(), 3);
+        let servers: Vec<_> = back.servers.iter().map(|s| s.as_deref()).collect();
+        assert_eq!(servers, [Some("pbx1"), Some("pbx2"), Some("pbx1")]);
+        assert_eq!(back.server_names(), ["pbx1", "pbx2"]);
+        assert_eq!(back.entries[1].at, stamped(2, event("x")).at);
+        // Untagged recordings keep no server list.
+        let mut plain = Recorder::new(Vec::new()).unwrap();
+        plain.write(&stamped(1, event("Hangup"))).unwrap();
+        assert!(read(&plain.into_inner()).servers.is_empty());
     }
 }

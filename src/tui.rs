@@ -716,7 +716,14 @@ pub async fn run_open(args: &crate::cli::OpenArgs) -> i32 {
         (None, false) => Pace::AllAtOnce,
     };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let app = replay_app(&file, no_color, SystemTime::now());
+    // Output of several targets at once names its servers (each entry's is in the file).
+    let names = recording.server_names();
+    let title = if names.is_empty() {
+        file.clone()
+    } else {
+        format!("{file} (servers: {})", names.join(", "))
+    };
+    let app = replay_app(&title, no_color, SystemTime::now());
     let result = async {
         let shutdown = quit_signal();
         let guard = TerminalGuard::enter()?;

@@ -1,6 +1,7 @@
 //! The scriptable modes, `send`, `watch` and `show`: one session each, output on stdout,
 //! diagnostics on stderr, and the documented exit codes.
 
+pub mod fleet;
 pub mod send;
 pub mod show;
 pub mod watch;

@@ -8,7 +8,7 @@ use super::{
 use crate::ami::Action;
 use crate::cli::SendArgs;
 use crate::format::{self, Charset};
-use crate::session::{self, ActionError, Link, Reply, SessionEvent, Stamped};
+use crate::session::{self, ActionError, Link, Reply, SessionConfig, SessionEvent, Stamped};
 use std::io::{BufWriter, Read, Write};
 use std::time::{Duration, SystemTime};
 
@@ -85,7 +85,7 @@ fn read_actions(args: &SendArgs) -> Result<Vec<Action>, String> {
 }
 
 /// The exit code for an action that got no answer.
-fn exit_code_of(error: &ActionError) -> i32 {
+pub(crate) fn exit_code_of(error: &ActionError) -> i32 {
     match error {
         ActionError::Invalid(_) | ActionError::DuplicateActionId(_) => EXIT_USAGE,
         ActionError::Timeout(_) => EXIT_TIMEOUT,
@@ -100,13 +100,16 @@ fn exit_code_of(error: &ActionError) -> i32 {
 
 /// Writes a whole answer: raw wire bytes (each message ends with its blank line), or one
 /// JSON line per message.
-fn write_reply(
+/// With `server` (several targets at once), each raw message follows a `#@` comment
+/// line naming it (the recording format) and each JSON object has `"server"`.
+pub(crate) fn write_reply(
     out: &mut impl Write,
     reply: &Reply,
     json: bool,
     charset: Charset,
+    server: Option<&str>,
 ) -> std::io::Result<()> {
-    if !json {
+    if !json && server.is_none() {
         for message in reply.messages() {
             out.write_all(message.wire())?;
         }
@@ -134,13 +137,30 @@ fn write_reply(
             link,
             internal: false,
         };
-        writeln!(
-            out,
-            "{}",
-            format::json_line(&Stamped { at, event }, charset)
-        )?;
+        let entry = Stamped { at, event };
+        match (json, server) {
+            (true, Some(server)) => writeln!(
+                out,
+                "{}",
+                super::fleet::tag_json(&format::json_line(&entry, charset), server)
+            )?,
+            (true, None) => writeln!(out, "{}", format::json_line(&entry, charset))?,
+            (false, server) => crate::record::write_entry(out, &entry, server)?,
+        }
     }
     out.flush()
+}
+
+/// The session `send` wants: events off unless asked for (a script wants answers, not
+/// the event firehose), no reconnect, no version query.
+pub(crate) fn session_config(mut config: SessionConfig, args: &SendArgs) -> SessionConfig {
+    if args.connect.events.is_none() {
+        config.events = "off".into();
+    }
+    config.reconnect = false;
+    config.retry_first_connect = false;
+    config.query_versions = false;
+    config
 }
 
 /// Runs `amicon send`; returns the exit code.
@@ -152,18 +172,19 @@ pub async fn run(args: SendArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    match super::fleet::split_targets(args.connect.target.as_deref()) {
+        Err(e) => {
+            warn(e);
+            return EXIT_USAGE;
+        }
+        Ok(Some(targets)) => return super::fleet::send(&args, actions, targets).await,
+        Ok(None) => {}
+    }
     let resolved = match super::resolve(&args.connect) {
         Ok(resolved) => resolved,
         Err(code) => return code,
     };
-    let mut config = resolved.session;
-    // A script wants answers, not the event firehose: events only when asked for.
-    if args.connect.events.is_none() {
-        config.events = "off".into();
-    }
-    config.reconnect = false;
-    config.retry_first_connect = false;
-    config.query_versions = false;
+    let config = session_config(resolved.session, &args);
 
     let (handle, mut stream) = session::spawn(config);
     if let Err(reason) = super::wait_for_login(&mut stream).await {
@@ -187,7 +208,7 @@ pub async fn run(args: SendArgs) -> i32 {
                 if !reply.is_success() {
                     code = code.max(EXIT_ACTION_ERROR);
                 }
-                match write_reply(&mut out, &reply, args.json, resolved.charset) {
+                match write_reply(&mut out, &reply, args.json, resolved.charset, None) {
                     Err(e) if is_closed_pipe(&e) => break,
                     Err(e) => {
                         warn(format!("cannot write the answer: {e}"));

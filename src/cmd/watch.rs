@@ -123,7 +123,7 @@ impl<W: Write> Printer<W> {
 
 /// Compiles a filter; `None` when it has no terms. A bad one is printed with a caret
 /// under the bad part and gives the usage exit code.
-fn compile(setting: FilterSetting) -> Result<Option<Filter>, i32> {
+pub(crate) fn compile(setting: FilterSetting) -> Result<Option<Filter>, i32> {
     let compiled = match &setting {
         FilterSetting::Terms(terms) => Filter::from_terms(terms),
         FilterSetting::Line(line) => Filter::parse(line),
@@ -142,7 +142,7 @@ fn compile(setting: FilterSetting) -> Result<Option<Filter>, i32> {
     }
 }
 
-fn round_to_millis(d: Duration) -> Duration {
+pub(crate) fn round_to_millis(d: Duration) -> Duration {
     Duration::from_millis(d.as_millis().min(u64::MAX as u128) as u64)
 }
 
@@ -153,6 +153,14 @@ pub async fn run(args: WatchArgs) -> i32 {
         Ok(filter) => filter,
         Err(code) => return code,
     };
+    match super::fleet::split_targets(args.connect.target.as_deref()) {
+        Err(e) => {
+            warn(e);
+            return EXIT_USAGE;
+        }
+        Ok(Some(targets)) => return super::fleet::watch(args, cli_filter, targets).await,
+        Ok(None) => {}
+    }
     let resolved = match super::resolve(&args.connect) {
         Ok(resolved) => resolved,
         Err(code) => return code,

@@ -8,6 +8,8 @@ pub mod event;
 pub mod queue;
 mod reader;
 pub use reader::READ_SIZE;
+pub mod ssh;
+pub use ssh::SshTunnel;
 mod task;
 pub mod transport;
 
@@ -82,6 +84,9 @@ pub struct SessionConfig {
     /// seeds from (`CoreShowChannels`, `BridgeList`, `QueueStatus`, ...; see
     /// [`crate::state::ListKind`]), as internal actions. Off by default.
     pub seed_state: bool,
+    /// Reach AMI through this ssh tunnel (`--ssh`); `endpoint` is then the address as
+    /// seen from the far side.
+    pub ssh: Option<SshTunnel>,
 }
 
 impl SessionConfig {
@@ -104,6 +109,16 @@ impl SessionConfig {
             queue_budget: 64 * 1024 * 1024,
             query_versions: true,
             seed_state: false,
+            ssh: None,
+        }
+    }
+
+    /// Where the session goes, as users read it: `127.0.0.1:5038`, or
+    /// `127.0.0.1:5038 via ssh pbx`.
+    pub fn server_text(&self) -> String {
+        match &self.ssh {
+            None => self.endpoint.to_string(),
+            Some(tunnel) => format!("{} via ssh {}", self.endpoint, tunnel.destination),
         }
     }
 }

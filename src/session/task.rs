@@ -11,7 +11,7 @@ use super::correlate::{Correlator, Finished, Purpose, ReplySender};
 use super::event::{ActionError, EndReason, Link, ServerInfo, SessionEvent, SessionState};
 use super::queue::Publisher;
 use super::reader::FrameReader;
-use super::transport::{self, ConnectError, Transport};
+use super::transport::{self, ConnectError, Connected, Transport};
 use super::{Command, SessionConfig};
 use crate::ami::codec::{Frame, TruncatedMessage};
 use crate::ami::{auth, Action, AmiCodec, AuthMethod, Message};
@@ -62,6 +62,8 @@ enum LoginFailure {
 }
 
 struct Connection {
+    /// What the ssh child says on stderr (`--ssh`), to explain a lost tunnel.
+    ssh_stderr: Option<super::ssh::SshStderr>,
     reader: FrameReader,
     writer: mpsc::UnboundedSender<Bytes>,
     writer_task: JoinHandle<std::io::Result<()>>,
@@ -128,9 +130,14 @@ impl Driver {
                             reason,
                         });
                     }
+                    let ssh_stderr = conn.ssh_stderr.clone();
                     match self.drive(conn).await {
                         DriveEnd::LoggedOff => return EndReason::LoggedOff,
                         DriveEnd::Lost(reason) => {
+                            let reason = match ssh_stderr {
+                                Some(stderr) => self.through_ssh(reason, &stderr).await,
+                                None => reason,
+                            };
                             gap = Some((SystemTime::now(), reason.clone()));
                             if !self.config.reconnect {
                                 return EndReason::ConnectionLost(reason);
@@ -172,6 +179,20 @@ impl Driver {
             {
                 return EndReason::LoggedOff;
             }
+        }
+    }
+
+    /// A lost connection's reason, with the tunnel named and what ssh said about it
+    /// (a killed tunnel, a dropped network).
+    async fn through_ssh(&self, reason: String, stderr: &super::ssh::SshStderr) -> String {
+        let destination = self
+            .config
+            .ssh
+            .as_ref()
+            .map_or("", |t| t.destination.as_str());
+        match stderr.last_words().await {
+            said if said.is_empty() => format!("{reason} (through ssh {destination})"),
+            said => format!("{reason} (through ssh {destination}; ssh said: {said})"),
         }
     }
 
@@ -251,26 +272,43 @@ impl Driver {
     async fn connect_and_login(&mut self) -> Result<Connection, LoginFailure> {
         let endpoint = self.config.endpoint.clone();
         let tls = self.config.tls.clone();
+        let ssh = self.config.ssh.clone();
         let connected = self
-            .while_holding(transport::connect(
+            .while_holding(transport::open(
                 &endpoint,
                 &tls,
+                ssh.as_ref(),
                 self.config.connect_timeout,
             ))
             .await
             .ok_or(LoginFailure::Stopped)?;
-        let transport = match connected {
+        let Connected {
+            transport,
+            ssh_stderr,
+        } = match connected {
             Ok(t) => t,
             Err(ConnectError::Connect(why)) => {
                 return Err(LoginFailure::Transient(EndReason::CannotConnect(why)))
             }
             Err(ConnectError::Tls(why)) => return Err(LoginFailure::Fatal(EndReason::Tls(why))),
+            // A refused host key or ssh login fails the same way every time.
+            Err(ConnectError::Ssh(failure)) if failure.retry => {
+                return Err(LoginFailure::Transient(EndReason::CannotConnect(
+                    failure.message,
+                )))
+            }
+            Err(ConnectError::Ssh(failure)) => {
+                return Err(LoginFailure::Fatal(EndReason::CannotConnect(
+                    failure.message,
+                )))
+            }
         };
         let (read, write) = tokio::io::split(transport);
         let reader = FrameReader::new(read, self.config.max_message);
         let (writer, writes) = mpsc::unbounded_channel();
         let writer_task = tokio::spawn(write_loop(write, writes));
         let mut conn = Connection {
+            ssh_stderr,
             reader,
             writer,
             writer_task,
@@ -324,7 +362,7 @@ impl Driver {
         self.out
             .publish(SessionEvent::State(SessionState::LoggedIn {
                 user: self.config.username.clone(),
-                server: self.config.endpoint.to_string(),
+                server: self.config.server_text(),
                 tls: self.config.endpoint.tls,
             }));
         Ok(conn)

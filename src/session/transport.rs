@@ -1,5 +1,7 @@
-//! TCP or TLS (rustls, ring) behind one stream type, with errors worded for the user.
+//! TCP, TLS (rustls, ring) or an SSH tunnel (and TLS inside it) behind one stream
+//! type, with errors worded for the user.
 
+use super::ssh::{self, SshFailure, SshStderr, SshStream, SshTunnel};
 use super::{Endpoint, TlsOptions};
 use std::io;
 use std::pin::Pin;
@@ -14,6 +16,16 @@ use tokio_rustls::client::TlsStream;
 pub enum Transport {
     Tcp(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    /// ssh's stdin and stdout (`--ssh`).
+    Ssh(Box<SshStream>),
+    /// TLS to the far side's AMI, inside the ssh tunnel.
+    SshTls(Box<TlsStream<SshStream>>),
+}
+
+/// A connected transport, and what its ssh child says on stderr (for a later failure).
+pub struct Connected {
+    pub transport: Transport,
+    pub ssh_stderr: Option<SshStderr>,
 }
 
 /// Why a connection could not be made, in words a user can act on.
@@ -23,6 +35,84 @@ pub enum ConnectError {
     Connect(String),
     #[error("{0}")]
     Tls(String),
+    #[error("{}", .0.message)]
+    Ssh(SshFailure),
+}
+
+/// Opens the connection `endpoint` asks for: directly, or through `ssh` when given
+/// (then `endpoint` is the AMI address as seen from the far side).
+pub async fn open(
+    endpoint: &Endpoint,
+    tls: &TlsOptions,
+    ssh: Option<&SshTunnel>,
+    timeout: Duration,
+) -> Result<Connected, ConnectError> {
+    let Some(tunnel) = ssh else {
+        return Ok(Connected {
+            transport: connect(endpoint, tls, timeout).await?,
+            ssh_stderr: None,
+        });
+    };
+    let (stream, stderr) = ssh::connect(tunnel, endpoint, timeout, !endpoint.tls)
+        .await
+        .map_err(ConnectError::Ssh)?;
+    if !endpoint.tls {
+        return Ok(Connected {
+            transport: Transport::Ssh(Box::new(stream)),
+            ssh_stderr: Some(stderr),
+        });
+    }
+    match tls_handshake(endpoint, tls, timeout, stream).await {
+        Ok(s) => Ok(Connected {
+            transport: Transport::SshTls(Box::new(s)),
+            ssh_stderr: Some(stderr),
+        }),
+        // The tunnel closed under the handshake: ssh's own words say why.
+        Err(TlsFailure::Closed) => Err(ConnectError::Ssh(ssh::describe_failure(
+            &tunnel.destination,
+            endpoint,
+            &stderr.last_words().await,
+        ))),
+        Err(TlsFailure::Refused(e)) => Err(e),
+    }
+}
+
+enum TlsFailure {
+    /// The stream ended during the handshake.
+    Closed,
+    Refused(ConnectError),
+}
+
+async fn tls_handshake<S>(
+    endpoint: &Endpoint,
+    tls: &TlsOptions,
+    timeout: Duration,
+    io: S,
+) -> Result<TlsStream<S>, TlsFailure>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let config = client_config(tls).map_err(TlsFailure::Refused)?;
+    let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone()).map_err(|_| {
+        TlsFailure::Refused(ConnectError::Tls(format!(
+            "{:?} is not a valid TLS server name",
+            endpoint.host
+        )))
+    })?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    match tokio::time::timeout(timeout, connector.connect(name, io)).await {
+        Err(_) => Err(TlsFailure::Refused(ConnectError::Tls(format!(
+            "{endpoint}: TLS handshake got no answer within {}s (is this a TLS port?)",
+            timeout.as_secs_f32()
+        )))),
+        Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof && e.get_ref().is_none() => {
+            Err(TlsFailure::Closed)
+        }
+        Ok(Err(e)) => Err(TlsFailure::Refused(ConnectError::Tls(describe_tls(
+            endpoint, &e,
+        )))),
+        Ok(Ok(s)) => Ok(s),
+    }
 }
 
 /// Opens TCP (and TLS when asked) to `endpoint` within `timeout`.
@@ -46,21 +136,12 @@ pub async fn connect(
     if !endpoint.tls {
         return Ok(Transport::Tcp(tcp));
     }
-    let config = client_config(tls)?;
-    let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone()).map_err(|_| {
-        ConnectError::Tls(format!(
-            "{:?} is not a valid TLS server name",
-            endpoint.host
-        ))
-    })?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
-        Err(_) => Err(ConnectError::Tls(format!(
-            "{endpoint}: TLS handshake got no answer within {}s (is this a TLS port?)",
-            timeout.as_secs_f32()
+    match tls_handshake(endpoint, tls, timeout, tcp).await {
+        Ok(s) => Ok(Transport::Tls(Box::new(s))),
+        Err(TlsFailure::Closed) => Err(ConnectError::Tls(format!(
+            "{endpoint}: the server closed the connection during the TLS handshake"
         ))),
-        Ok(Err(e)) => Err(ConnectError::Tls(describe_tls(endpoint, &e))),
-        Ok(Ok(s)) => Ok(Transport::Tls(Box::new(s))),
+        Err(TlsFailure::Refused(e)) => Err(e),
     }
 }
 
@@ -279,6 +360,8 @@ impl AsyncRead for Transport {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Transport::Ssh(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Transport::SshTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -292,6 +375,8 @@ impl AsyncWrite for Transport {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Transport::Ssh(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Transport::SshTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -299,6 +384,8 @@ impl AsyncWrite for Transport {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_flush(cx),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Transport::Ssh(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Transport::SshTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -306,6 +393,8 @@ impl AsyncWrite for Transport {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Transport::Ssh(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Transport::SshTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
