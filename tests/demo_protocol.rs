@@ -421,7 +421,7 @@ async fn the_events_action_switches_delivery_as_in_the_capture() {
         assert_eq!(pick(&ours, id).wire(), pick(&theirs, id).wire(), "{id}");
     }
     // With events on, a Hangup of an originated call reaches this session.
-    client.send(b"Action: Originate\r\nActionID: o\r\nChannel: Local/short@test\r\nContext: test\r\nExten: short\r\nAsync: yes\r\n\r\n").await;
+    client.send(b"Action: Originate\r\nActionID: o\r\nChannel: Local/short@test\r\nContext: test\r\nExten: short\r\nPriority: 1\r\nAsync: yes\r\n\r\n").await;
     client.until(|m| m.is("Event", "Hangup")).await;
 }
 
@@ -479,7 +479,7 @@ async fn events_switched_on_later_start_flowing() {
         .await;
     assert!(on[0].is("Events", "On"));
     client
-        .send(b"Action: Originate\r\nActionID: o\r\nChannel: Local/short@test\r\nContext: test\r\nExten: short\r\nAsync: 1\r\n\r\n")
+        .send(b"Action: Originate\r\nActionID: o\r\nChannel: Local/short@test\r\nContext: test\r\nExten: short\r\nPriority: 1\r\nAsync: 1\r\n\r\n")
         .await;
     let seen = client.until(|m| m.is("Event", "Hangup")).await;
     assert!(

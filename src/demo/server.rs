@@ -307,7 +307,7 @@ async fn serve_connection(
     // Room for 128 full lines; anything larger is answered as Asterisk answers too many lines.
     let mut frames = FramedRead::new(
         read,
-        AmiCodec::without_banner(MAX_HEADERS * MAX_LINE + 4096),
+        ActionCodec::new(AmiCodec::without_banner(MAX_HEADERS * MAX_LINE + 4096)),
     );
     let mut events = shared.events.subscribe();
     let mut session = Session::new(
@@ -469,6 +469,53 @@ async fn serve_connection(
                 flood_at = (flood_at + count) % buffer.events();
             }
         }
+    }
+}
+
+/// Reads actions as Asterisk's `get_input()` does: like [`AmiCodec`], except that a blank
+/// line where an action should start is an empty action (answered `Missing action in
+/// request`), not skipped.
+struct ActionCodec {
+    inner: AmiCodec,
+    /// Inside an oversized message the codec is skipping: its blank lines are not ours.
+    skipping: bool,
+}
+
+impl ActionCodec {
+    fn new(inner: AmiCodec) -> Self {
+        ActionCodec {
+            inner,
+            skipping: false,
+        }
+    }
+}
+
+impl tokio_util::codec::Decoder for ActionCodec {
+    type Item = Frame;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, std::io::Error> {
+        if !self.skipping {
+            // The codec consumes whole messages, so here `src` starts where one would.
+            let blank = match &src[..] {
+                [b'\n', ..] => 1,
+                [b'\r', b'\n', ..] => 2,
+                _ => 0,
+            };
+            if blank > 0 {
+                let _ = src.split_to(blank);
+                return Ok(Some(Frame::Message(crate::ami::Message::parse(b""))));
+            }
+        }
+        let frame = self.inner.decode(src)?;
+        match &frame {
+            Some(Frame::Error(FrameError::Oversized { .. })) => self.skipping = true,
+            Some(Frame::Error(FrameError::Skipped { .. })) | Some(Frame::Message(_)) => {
+                self.skipping = false
+            }
+            _ => {}
+        }
+        Ok(frame)
     }
 }
 

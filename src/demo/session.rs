@@ -163,7 +163,10 @@ impl Session {
                 }
                 send(w.finish())
             }
-            "command" => send(command(id, headers.get("Command").unwrap_or_default(), ctx)),
+            "command" => match headers.get("Command").filter(|c| !c.is_empty()) {
+                None => error(id, "No command provided"),
+                Some(cli) => send(command(id, cli, ctx)),
+            },
             "coreshowchannels" => send(core_show_channels(id, ctx)),
             "queuestatus" => send(queue_status(id, &headers, ctx)),
             "queuesummary" => send(queue_summary(id, &headers, ctx)),
@@ -281,6 +284,8 @@ impl<'m> Headers<'m> {
             .take(MAX_HEADERS)
             .filter(|line| line.len() + 2 <= MAX_LINE)
             .map(|line| {
+                // Asterisk keeps lines as C strings: a NUL ends the line there.
+                let line = line.split(|b| *b == 0).next().unwrap_or_default();
                 let (k, v) = split_header(line);
                 (k, trim_leading_blanks(v))
             })
@@ -816,6 +821,25 @@ fn show_channels(ctx: &Context<'_>) -> Vec<String> {
     out
 }
 
+/// `sscanf(value, "%30d")`: the leading integer (blanks and a sign allowed), if any.
+fn leading_int(value: &str) -> Option<i64> {
+    let v = value.trim_start();
+    let (sign, digits) = match v.as_bytes().first() {
+        Some(b'-') => (-1, &v[1..]),
+        Some(b'+') => (1, &v[1..]),
+        _ => (1, v),
+    };
+    let end = digits
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len())
+        .min(30);
+    digits[..end]
+        .parse::<i64>()
+        .ok()
+        .map(|n| (sign * n).clamp(i32::MIN as i64, i32::MAX as i64))
+}
+
 /// `"Name" <number>`, `Name <number>` or a bare number.
 fn parse_caller_id(value: &str) -> (String, String) {
     let value = value.trim();
@@ -874,25 +898,42 @@ fn originate(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) ->
     if channel.is_empty() {
         return error(id, "Channel not specified");
     }
-    let priority = headers.text("Priority");
-    let priority = if priority.is_empty() {
-        1
+    // The checks of `action_originate()`, in its order.
+    let context = headers.text("Context");
+    let exten = headers.text("Exten");
+    let application = headers.text("Application");
+    let priority_text = headers.text("Priority");
+    let priority = if priority_text.is_empty() {
+        0
     } else {
-        match priority.trim().parse::<u32>() {
-            Ok(p) => p,
-            Err(_) => return error(id, "Invalid priority"),
+        match leading_int(&priority_text) {
+            Some(p) => p.max(0) as u32,
+            None => return error(id, "Invalid priority"),
         }
     };
     let timeout = headers.text("Timeout");
     let timeout_ms = if timeout.is_empty() {
         30_000
     } else {
-        match timeout.trim().parse::<u64>() {
+        match leading_int(&timeout) {
             // Longer than an hour is kept to an hour: nothing in the demo rings that long.
-            Ok(t) => t.min(3_600_000),
-            Err(_) => return error(id, "Invalid timeout"),
+            Some(t) => (t.max(0) as u64).min(3_600_000),
+            None => return error(id, "Invalid timeout"),
         }
     };
+    if !channel.contains('/') {
+        return error(id, "Invalid channel");
+    }
+    if priority > 0 && !sim::extension_exists(&context, &exten, priority) {
+        return error(id, "Extension does not exist.");
+    }
+    if application.is_empty() && (exten.is_empty() || context.is_empty() || priority == 0) {
+        return error(
+            id,
+            "Originate with 'Exten' requires 'Context' and 'Priority'",
+        );
+    }
+    let priority = priority.max(1);
     let (caller_num, caller_name) = parse_caller_id(&headers.text("CallerID"));
     let variables = headers
         .get_all("Variable")
@@ -906,10 +947,10 @@ fn originate(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) ->
     });
     let request = OriginateRequest {
         channel,
-        context: headers.text("Context"),
-        exten: headers.text("Exten"),
+        context,
+        exten,
         priority,
-        application: headers.text("Application"),
+        application,
         data: headers.text("Data"),
         caller_num,
         caller_name,
@@ -943,13 +984,13 @@ fn hangup(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) -> Ve
     if channel.is_empty() {
         return error(id, "No channel specified");
     }
+    // `action_hangup()`: a cause outside 0..=127 (or not a number) counts as none, 0.
     let cause = headers
         .text("Cause")
-        .trim()
         .parse::<u32>()
         .ok()
-        .filter(|c| *c > 0)
-        .unwrap_or(16);
+        .filter(|c| *c <= 127)
+        .unwrap_or(0);
     let pattern = channel.strip_prefix('/').and_then(|c| c.strip_suffix('/'));
     let Some(pattern) = pattern.filter(|_| channel.len() >= 2) else {
         return if ctx.pbx.hangup(&channel, cause, ctx.now) {

@@ -76,13 +76,20 @@ pub fn state_desc(state: u8) -> &'static str {
 /// `ast_cause2str()` for the causes the simulator uses.
 pub fn cause_text(cause: u32) -> &'static str {
     match cause {
+        1 => "Unallocated (unassigned) number",
+        3 => "No route to destination",
         16 => "Normal Clearing",
         17 => "User busy",
         18 => "No user responding",
         19 => "User alerting, no answer",
         21 => "Call Rejected",
         26 => "Answered elsewhere",
+        27 => "Destination out of order",
+        28 => "Invalid number format",
+        31 => "Normal, unspecified",
         34 => "Circuit/channel congestion",
+        38 => "Network out of order",
+        41 => "Temporary failure",
         _ => "Unknown",
     }
 }
@@ -212,6 +219,8 @@ struct OriginateReply {
     channel: String,
     context: String,
     exten: String,
+    application: String,
+    data: String,
     caller_num: String,
     caller_name: String,
 }
@@ -350,6 +359,35 @@ pub struct OriginateRequest {
     pub is_async: bool,
 }
 
+/// The contexts of the demo dialplan: `test` as on the real test server
+/// (`extensions.conf`), plus `from-internal` and `default` for the office phones.
+pub const CONTEXTS: &[&str] = &["test", "from-internal", "default"];
+
+/// The highest priority of `exten` in the demo dialplan (same in every context), or None
+/// when the extension does not exist: what `ast_exists_extension()` answers.
+pub fn last_priority(context: &str, exten: &str) -> Option<u32> {
+    if !CONTEXTS.contains(&context) {
+        return None;
+    }
+    Some(match exten {
+        "echo" | "long" => 3,
+        "busy" => 1,
+        "short" | "noanswer" => 2,
+        e if PHONES.iter().any(|p| p.endpoint == e || p.number == e)
+            || e == QUEUE_EXTEN
+            || e == QUEUE =>
+        {
+            2
+        }
+        _ => return None,
+    })
+}
+
+/// Whether `exten` at `priority` exists in `context`.
+pub fn extension_exists(context: &str, exten: &str, priority: u32) -> bool {
+    priority >= 1 && last_priority(context, exten).is_some_and(|last| priority <= last)
+}
+
 /// What the Local channel's own extension does once dialled.
 enum Program {
     Answer { seconds: f64 },
@@ -357,7 +395,8 @@ enum Program {
     NoAnswer,
 }
 
-fn program_for(exten: &str, rng: &mut fastrand::Rng) -> Option<Program> {
+fn program_for(context: &str, exten: &str, rng: &mut fastrand::Rng) -> Option<Program> {
+    last_priority(context, exten)?;
     Some(match exten {
         "echo" => Program::Answer { seconds: 2.0 },
         "long" => Program::Answer { seconds: 30.0 },
@@ -959,7 +998,8 @@ impl Pbx {
                     self.dial_phone(&mut s, call, &caller, *to, now)
                 }
                 (true, _) => {
-                    let seconds = match program_for(&request.exten, &mut self.rng) {
+                    let seconds = match program_for(&request.context, &request.exten, &mut self.rng)
+                    {
                         Some(Program::Answer { seconds }) => seconds,
                         _ => 0.0,
                     };
@@ -1214,6 +1254,8 @@ impl Pbx {
             channel: request.channel.clone(),
             context: request.context.clone(),
             exten: request.exten.clone(),
+            application: request.application.clone(),
+            data: request.data.clone(),
             caller_num: request.caller_num.clone(),
             caller_name: request.caller_name.clone(),
         };
@@ -1227,11 +1269,8 @@ impl Pbx {
             return call;
         }
         let mut s = Script::new(now);
-        let local = parse_local(&request.channel);
-        let program = local
-            .as_ref()
-            .and_then(|(exten, _)| program_for(exten, &mut self.rng));
-        let (Some((lexten, lcontext)), Some(program)) = (local, program) else {
+        let Some((lexten, lcontext)) = parse_local(&request.channel) else {
+            // No such endpoint: no channel is ever made.
             s.wait(0.01);
             s.at(Step::OriginateResponse {
                 success: false,
@@ -1242,6 +1281,7 @@ impl Pbx {
             self.schedule(call, s);
             return call;
         };
+        let program = program_for(&lcontext, &lexten, &mut self.rng);
         let suffix = self.new_suffix();
         let base = format!("Local/{lexten}@{lcontext}-{suffix}");
         let unknown = ("<unknown>", "<unknown>");
@@ -1273,6 +1313,23 @@ impl Pbx {
         }
         s.at(Step::Create(Box::new(l1)));
         s.at(Step::Create(Box::new(l2)));
+        let Some(program) = program else {
+            // The Local channel's own extension is missing: both halves are made, then
+            // hung up before dialling (captured from Asterisk 22).
+            s.wait(0.01);
+            s.at(Step::Hangup(u2, 0));
+            s.at(Step::Hangup(u1, 0));
+            s.at(Step::OriginateResponse {
+                success: false,
+                reason: 0,
+                uid: None,
+            });
+            s.at(Step::DeviceState(device.clone(), "INVALID"));
+            s.at(Step::DeviceState(device, "INVALID"));
+            s.at(Step::End);
+            self.schedule(call, s);
+            return call;
+        };
         s.at(Step::Exten {
             uid: u1.clone(),
             priority: 1,
@@ -1330,19 +1387,27 @@ impl Pbx {
                     app: "Busy",
                     data: "2".into(),
                 });
+                s.at(Step::State(u2.clone(), 7));
                 s.at(Step::DialEnd {
                     from: None,
                     to: u1.clone(),
                     status: "BUSY",
                 });
-                s.at(Step::Hangup(u1.clone(), 17));
+                // As captured from Asterisk 22: the ;2 half is asked to hang up (cause 0)
+                // and goes with 17; the failed dial leaves `;1` with cause 0, and the
+                // OriginateResponse names the dialled string with no Uniqueid.
+                s.at(Step::HangupRequest(u2.clone(), 0));
+                s.at(Step::SoftHangupRequest(u2.clone(), 16));
+                s.at(Step::Hangup(u2, 17));
                 s.at(Step::OriginateResponse {
                     success: false,
                     reason: 5,
-                    uid: Some(u1),
+                    uid: None,
                 });
-                s.wait(2.0);
-                s.at(Step::Hangup(u2, 17));
+                s.at(Step::Hangup(u1, 0));
+                for _ in 0..3 {
+                    s.at(Step::DeviceState(device.clone(), "NOT_INUSE"));
+                }
             }
             Program::NoAnswer => {
                 s.at(Step::Exten {
@@ -1388,7 +1453,7 @@ impl Pbx {
                 let (target_wait, target_app, target_data) = if !request.application.is_empty() {
                     (10.0, app_name(&request.application), request.data.clone())
                 } else {
-                    match program_for(&request.exten, &mut self.rng) {
+                    match program_for(&request.context, &request.exten, &mut self.rng) {
                         Some(Program::Answer { seconds }) => {
                             (seconds, "Wait", format_seconds(seconds))
                         }
@@ -1454,7 +1519,32 @@ impl Pbx {
         }
         self.schedule.retain(|_, (c, _)| *c != call);
         let mut s = Script::new(now);
-        s.at(Step::SoftHangupRequest(target_uid.clone(), cause));
+        // The Hangup action always soft-hangs-up with 16; the channel's own cause is the
+        // one given (0, `Unknown`, without one), as Asterisk 22 reports it.
+        s.at(Step::SoftHangupRequest(target_uid.clone(), 16));
+        if let Some(other) = self.local_partner(&target_uid) {
+            // A Local pair: the other half is asked to hang up with the cause, then both
+            // go, the other half first, and the device changes once per half.
+            s.at(Step::HangupRequest(other.clone(), cause));
+            s.at(Step::SoftHangupRequest(other.clone(), 16));
+            s.at(Step::Hangup(other, cause));
+            s.at(Step::Hangup(target_uid.clone(), cause));
+            let info = self.calls.get(&call).cloned().unwrap_or_default();
+            for device in info.devices {
+                s.at(Step::DeviceState(device.clone(), "NOT_INUSE"));
+                s.at(Step::DeviceState(device, "NOT_INUSE"));
+            }
+            if info.originate.is_some() {
+                s.at(Step::OriginateResponse {
+                    success: false,
+                    reason: 1,
+                    uid: Some(target_uid),
+                });
+            }
+            s.at(Step::End);
+            self.schedule(call, s);
+            return true;
+        }
         let mut order: Vec<(String, bool)> = vec![(
             target_uid.clone(),
             self.channel_by_uid(&target_uid)
@@ -1467,14 +1557,15 @@ impl Pbx {
         {
             order.push((c.uniqueid.clone(), c.bridge.is_some()));
         }
-        for (uid, bridged) in &order {
+        for (i, (uid, bridged)) in order.iter().enumerate() {
             if self.queue_callers.iter().any(|q| &q.uniqueid == uid) {
                 s.at(Step::QueueAbandon(uid.clone()));
             }
             if *bridged {
                 s.at(Step::BridgeLeave(uid.clone()));
             }
-            s.at(Step::Hangup(uid.clone(), cause));
+            // The target carries the given cause; the others end normally with it.
+            s.at(Step::Hangup(uid.clone(), if i == 0 { cause } else { 16 }));
         }
         let info = self.calls.get(&call).cloned().unwrap_or_default();
         for bridge in info.bridges {
@@ -1501,6 +1592,20 @@ impl Pbx {
         s.at(Step::End);
         self.schedule(call, s);
         true
+    }
+
+    /// The other half of a live, unbridged Local channel pair.
+    fn local_partner(&self, uid: &str) -> Option<String> {
+        let ch = self.channel_by_uid(uid)?;
+        if ch.bridge.is_some() || !ch.name.starts_with("Local/") {
+            return None;
+        }
+        let (base, half) = ch.name.rsplit_once(';')?;
+        let other = format!("{base};{}", if half == "1" { "2" } else { "1" });
+        self.channels
+            .iter()
+            .find(|c| c.name == other && c.call == ch.call && c.bridge.is_none())
+            .map(|c| c.uniqueid.clone())
     }
 
     fn channel_by_uid(&self, uid: &str) -> Option<&Channel> {
@@ -1716,10 +1821,16 @@ impl Pbx {
                 let mut w = Writer::event("OriginateResponse", "call,all");
                 w.action_id(reply.action_id.as_deref());
                 w.header("Response", if success { "Success" } else { "Failure" })
-                    .header("Channel", channel)
-                    .header("Context", &reply.context)
-                    .header("Exten", &reply.exten)
-                    .header("Reason", reason.to_string())
+                    .header("Channel", channel);
+                // An Application originate names the application instead of the extension.
+                if reply.application.is_empty() {
+                    w.header("Context", &reply.context)
+                        .header("Exten", &reply.exten);
+                } else {
+                    w.header("Application", &reply.application)
+                        .header("Data", &reply.data);
+                }
+                w.header("Reason", reason.to_string())
                     .header("Uniqueid", uid.as_deref().unwrap_or("<unknown>"))
                     .header("CallerIDNum", or_unknown(&reply.caller_num))
                     .header("CallerIDName", or_unknown(&reply.caller_name));
@@ -2152,17 +2263,94 @@ mod tests {
         };
         let call = pbx.originate(request, T0);
         let events = pbx.advance(T0 + SECOND);
-        assert_eq!(events.len(), 1);
+        // As Asterisk 22 does it: both halves made, then hung up with cause 0.
         assert_eq!(
-            events[0].outcome,
+            names(&events),
+            [
+                "Newchannel",
+                "Newchannel",
+                "Hangup",
+                "Hangup",
+                "DeviceStateChange",
+                "DeviceStateChange"
+            ]
+        );
+        let decided = events.iter().find(|e| e.outcome.is_some()).unwrap();
+        assert_eq!(
+            decided.outcome,
             Some(Outcome {
                 call,
                 success: false
             })
         );
         assert_eq!(
-            events[0].class, 0,
+            decided.class, 0,
             "a synchronous originate sends no OriginateResponse event"
         );
+        assert!(events[2]
+            .wire
+            .windows(20)
+            .any(|w| w == b"Cause-txt: Unknown\r\n"));
+        assert!(pbx.channels().is_empty());
+    }
+
+    #[test]
+    fn the_hangup_action_sends_the_local_pair_sequence_with_its_cause() {
+        for (cause, text) in [(0, "Unknown"), (17, "User busy")] {
+            let mut pbx = Pbx::new(1, 0.0, T0);
+            pbx.originate(
+                OriginateRequest {
+                    channel: "Local/long@test".into(),
+                    context: "test".into(),
+                    exten: "long".into(),
+                    priority: 1,
+                    is_async: true,
+                    ..Default::default()
+                },
+                T0,
+            );
+            pbx.advance(T0 + SECOND);
+            let one = pbx.channels()[0].name.clone();
+            assert!(one.ends_with(";1"));
+            assert!(pbx.hangup(&one, cause, T0 + SECOND));
+            let events: Vec<SimEvent> = pbx
+                .advance(T0 + SECOND)
+                .into_iter()
+                .filter(|e| e.class != 0)
+                .collect();
+            let seen: Vec<(String, String, String)> = events
+                .iter()
+                .map(|e| {
+                    let text = String::from_utf8_lossy(&e.wire).into_owned();
+                    let get = |k: &str| {
+                        text.lines()
+                            .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    let half = get("Channel").rsplit(';').next().unwrap_or("").to_string();
+                    (get("Event"), half, get("Cause"))
+                })
+                .collect();
+            let c = cause.to_string();
+            let row = |e: &str, h: &str, c: &str| (e.to_string(), h.to_string(), c.to_string());
+            assert_eq!(
+                seen,
+                [
+                    row("SoftHangupRequest", "1", "16"),
+                    row("HangupRequest", "2", &c),
+                    row("SoftHangupRequest", "2", "16"),
+                    row("Hangup", "2", &c),
+                    row("Hangup", "1", &c),
+                    row("DeviceStateChange", "", ""),
+                    row("DeviceStateChange", "", ""),
+                ]
+            );
+            let hangup = String::from_utf8_lossy(&events[4].wire).into_owned();
+            assert!(
+                hangup.contains(&format!("Cause-txt: {text}\r\n")),
+                "{hangup}"
+            );
+        }
     }
 }
