@@ -250,6 +250,11 @@ pub struct ConnectArgs {
     /// Do not reconnect after a lost connection.
     #[arg(long)]
     pub no_reconnect: bool,
+
+    /// Refuse every action outside a read list (Ping, *Show*, *List*, Status, `core show`
+    /// ...) in every mode; also `read_only = true` in a profile.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -177,6 +177,8 @@ pub struct Profile {
     pub filter: Option<FilterSetting>,
     pub charset: Option<String>,
     pub insecure: Option<bool>,
+    /// Refuse every action outside the read list (`crate::safety`).
+    pub read_only: Option<bool>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -258,6 +260,9 @@ pub struct Resolved {
     pub charset: Charset,
     /// The profile's default filter (a command line filter replaces it).
     pub filter: Option<FilterSetting>,
+    /// `--read-only` or the profile's `read_only = true`: actions outside the read list
+    /// are refused (`crate::safety::assess`).
+    pub read_only: bool,
     /// Things the user should know (insecure TLS, secret on the command line, a
     /// world-readable secret file), printed on stderr by the caller.
     pub warnings: Vec<String>,
@@ -485,6 +490,7 @@ pub fn resolve_with(
         profile: profile_name,
         charset,
         filter: profile.filter.clone(),
+        read_only: args.read_only || profile.read_only.unwrap_or(false),
         warnings,
     })
 }
