@@ -350,6 +350,10 @@ pub struct ConnectArgs {
     /// (default 127.0.0.1:5038). AMICON_SSH_COMMAND replaces `ssh` (e.g. `ssh -F FILE`).
     #[arg(long, value_name = "DEST")]
     pub ssh: Option<String>,
+    /// Refuse every action outside a read list (Ping, *Show*, *List*, Status, `core show`
+    /// ...) in every mode; also `read_only = true` in a profile.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Args)]

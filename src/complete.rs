@@ -67,6 +67,10 @@ pub struct Candidate {
 pub struct Completion {
     pub range: Range<usize>,
     pub candidates: Vec<Candidate>,
+    /// Why there is nothing (yet) to offer, for the front end to say instead of
+    /// inserting anything: the action's parameters are still on their way, or this user
+    /// cannot read them.
+    pub note: Option<String>,
 }
 
 /// Everything the composer knows about the server, for one session.
@@ -82,6 +86,8 @@ pub struct Catalog {
     endpoints: BTreeSet<String>,
     /// chan_sip peers (Asterisk 20 and older): `SIPpeers`' `PeerEntry`, `PeerStatus`.
     sip_peers: BTreeSet<String>,
+    /// Dialable devices seen go by (`PJSIP/alice`, `SIP/carol`): what Originate calls.
+    devices: BTreeSet<String>,
     contexts: BTreeSet<String>,
     extensions: BTreeSet<String>,
 }
@@ -240,6 +246,11 @@ impl Catalog {
         }
     }
 
+    /// Whether the help of `action` was asked for and has not arrived yet.
+    pub fn help_pending(&self, action: &str) -> bool {
+        self.help.get(&action.trim().to_ascii_lowercase()) == Some(&HelpState::Pending)
+    }
+
     /// Whether per-action help is out of reach for this user (no `command` privilege).
     pub fn help_denied(&self) -> bool {
         self.help_denied
@@ -283,6 +294,18 @@ impl Catalog {
             b"endpointlist" | b"endpointdetail" | b"aorlist" => {
                 if let Some(name) = message.get("ObjectName") {
                     insert_bounded(&mut self.endpoints, name);
+                    if event.as_slice() != b"aorlist" {
+                        let device = [b"PJSIP/".as_slice(), name.trim_ascii()].concat();
+                        insert_bounded(&mut self.devices, &device);
+                    }
+                }
+            }
+            b"peerentry" => {
+                if let (Some(kind), Some(name)) =
+                    (message.get("Channeltype"), message.get("ObjectName"))
+                {
+                    let device = [kind.trim_ascii(), b"/", name.trim_ascii()].concat();
+                    insert_bounded(&mut self.devices, &device);
                 }
             }
             // chan_sip's list (IAX2 sends PeerEntry too, with `Channeltype: IAX`).
@@ -313,6 +336,10 @@ impl Catalog {
                     insert_bounded(&mut self.endpoints, name);
                 } else if let Some(name) = device.strip_prefix(b"SIP/") {
                     insert_bounded(&mut self.sip_peers, name);
+                }
+                // Only technology/resource names can be dialed (not `Custom:` states).
+                if device.contains(&b'/') && !device.contains(&b'-') {
+                    insert_bounded(&mut self.devices, device);
                 }
             }
         }
@@ -350,6 +377,18 @@ impl Catalog {
     /// names after `Action:`, and known live values after `Channel:`, `Queue:`,
     /// `Endpoint:`, `Context:`, `Exten:`, `Async:`...
     pub fn complete(&self, block: &str, line: usize, col: usize) -> Completion {
+        self.complete_with_live(block, line, col, None)
+    }
+
+    /// [`Catalog::complete`], with the live channels taken from the caller's own model
+    /// (the TUI's calls) instead of the ones the catalog saw go by.
+    pub fn complete_with_live(
+        &self,
+        block: &str,
+        line: usize,
+        col: usize,
+        live_channels: Option<&[String]>,
+    ) -> Completion {
         let lines: Vec<&str> = block
             .split('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -376,9 +415,22 @@ impl Catalog {
             None => {
                 let start = before.len() - before.trim_start().len();
                 let word = &before[start..];
+                let mut note = None;
                 let candidates = match &block_action {
                     None => self.key_candidates_without_action(word),
+                    Some(action) if self.help_pending(action) => {
+                        note = Some(format!(
+                            "loading the parameters of {action} from the server; try again in a moment"
+                        ));
+                        Vec::new()
+                    }
                     Some(action) => {
+                        if self.help(action).is_none() && self.help_denied {
+                            note = Some(
+                                "no parameter help: this user lacks the `command` privilege (action names only)"
+                                    .to_string(),
+                            );
+                        }
                         let present: Vec<String> = lines
                             .iter()
                             .enumerate()
@@ -394,18 +446,40 @@ impl Catalog {
                 Completion {
                     range: start..col,
                     candidates,
+                    note,
                 }
             }
             Some((key, value)) => {
                 let value_start = key.len() + 1 + (value.len() - value.trim_start().len());
                 let word = &before[value_start..];
                 let candidates = match value_kind(key.trim()) {
+                    Some(ValueKind::Channel)
+                        if block_action
+                            .as_deref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case("Originate")) =>
+                    {
+                        // Originate calls out: what can be dialed, not the calls up now.
+                        let endpoints = self.endpoints.iter().map(|e| format!("PJSIP/{e}"));
+                        let dialable: BTreeSet<String> =
+                            self.devices.iter().cloned().chain(endpoints).collect();
+                        ranked(
+                            dialable.iter().map(String::as_str),
+                            word,
+                            "endpoint or device",
+                        )
+                    }
+                    Some(ValueKind::Channel) if live_channels.is_some() => ranked(
+                        live_channels.unwrap_or_default().iter().map(String::as_str),
+                        word,
+                        "live channel",
+                    ),
                     Some(kind) => self.value_candidates(kind, word),
                     None => Vec::new(),
                 };
                 Completion {
                     range: value_start..col,
                     candidates,
+                    note: None,
                 }
             }
         }
@@ -535,6 +609,7 @@ fn parse_help(text: &[String]) -> ActionHelp {
     let mut descriptions: HashMap<String, String> = HashMap::new();
     let mut current_arg: Option<String> = None;
     let mut arg_paragraph_done = false;
+    let mut seen_syntax = false;
     for raw in text {
         let line = raw.trim_end();
         if line.trim() == "--END COMMAND--" {
@@ -542,6 +617,15 @@ fn parse_help(text: &[String]) -> ActionHelp {
         }
         if let Some(name) = section_name(line) {
             section = name.to_ascii_lowercase();
+            // What follows describes the answer's events (their own `[Syntax]` and
+            // `[Arguments]`), not what the action takes.
+            if section == "list responses" || section == "final response" {
+                break;
+            }
+            if section == "syntax" && seen_syntax {
+                section.clear();
+            }
+            seen_syntax |= section == "syntax";
             current_arg = None;
             continue;
         }
@@ -904,6 +988,127 @@ mod tests {
             1,
             "empty lists add nothing"
         );
+    }
+
+    /// The answer to `manager show command ACTION` captured from a real server
+    /// (tests/fixtures/help/asterisk{16,22}-ACTION.txt).
+    fn real_help(server: &str, action: &str) -> Message {
+        let path = format!(
+            "{}/tests/fixtures/help/asterisk{server}-{action}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut buf = BytesMut::from(&std::fs::read(path).unwrap()[..]);
+        let mut codec = AmiCodec::default();
+        while let Some(frame) = codec.decode_eof(&mut buf).unwrap() {
+            if let Frame::Message(m) = frame {
+                if m.action_id() == Some(b"help-1".as_slice()) {
+                    return m;
+                }
+            }
+        }
+        panic!("no help answer in {server}/{action}")
+    }
+
+    fn real_params(server: &str, action: &str) -> Vec<(String, bool)> {
+        let mut c = Catalog::new();
+        c.learn_action_help(action, &real_help(server, action));
+        c.help(action)
+            .unwrap()
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.required))
+            .collect()
+    }
+
+    #[test]
+    fn list_actions_take_only_their_own_syntax_on_both_servers() {
+        for server in ["16", "22"] {
+            assert_eq!(
+                real_params(server, "CoreShowChannels"),
+                vec![("ActionID".to_string(), false)],
+                "Asterisk {server}"
+            );
+            let status = real_params(server, "Status");
+            let names: Vec<&str> = status.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(
+                names,
+                ["ActionID", "Channel", "Variables", "AllVariables"],
+                "Asterisk {server}"
+            );
+            assert!(status.iter().all(|(_, required)| !required));
+            let endpoints = real_params(server, "PJSIPShowEndpoints");
+            assert!(endpoints
+                .iter()
+                .all(|(n, r)| !r && n != "Event" && n != "ObjectType"));
+            let mut c = Catalog::new();
+            c.learn_action_help("Status", &real_help(server, "Status"));
+            let block = Action::parse_block("Action: Status\n").unwrap();
+            assert!(c.missing_required(&block).is_empty(), "Asterisk {server}");
+        }
+    }
+
+    #[test]
+    fn originate_and_hangup_need_their_channel_on_both_servers() {
+        for server in ["16", "22"] {
+            let originate = real_params(server, "Originate");
+            assert!(
+                originate.contains(&("Channel".to_string(), true)),
+                "{originate:?}"
+            );
+            assert!(originate.contains(&("Exten".to_string(), false)));
+            let hangup = real_params(server, "Hangup");
+            assert!(
+                hangup.contains(&("Channel".to_string(), true)),
+                "{hangup:?}"
+            );
+            assert!(hangup.contains(&("Cause".to_string(), false)));
+            let mut c = Catalog::new();
+            c.learn_action_help("Hangup", &real_help(server, "Hangup"));
+            let channel = &c.help("Hangup").unwrap().params[1];
+            assert!(!channel.description.is_empty(), "Asterisk {server}");
+        }
+    }
+
+    #[test]
+    fn while_the_help_loads_nothing_is_inserted_and_the_wait_is_said() {
+        let mut c = Catalog::new();
+        c.learn_list_commands(&by_action_id("listcommands.txt", "lc-1"));
+        assert!(c.needs_help("Originate"));
+        let got = c.complete("Action: Originate\n", 1, 0);
+        assert!(got.candidates.is_empty(), "{:?}", got.candidates);
+        assert!(got.note.as_deref().is_some_and(|n| n.contains("loading")));
+        c.learn_action_help(
+            "Originate",
+            &by_action_id("manager-show-command-originate.txt", "msc-1"),
+        );
+        let got = c.complete("Action: Originate\n", 1, 0);
+        assert!(got.candidates.len() > 10 && got.note.is_none());
+    }
+
+    #[test]
+    fn originate_offers_devices_and_hangup_offers_live_channels() {
+        let mut c = Catalog::new();
+        c.observe(&Message::from_headers(&[
+            ("Event", "EndpointList"),
+            ("ObjectType", "endpoint"),
+            ("ObjectName", "alice"),
+        ]));
+        c.observe(&Message::from_headers(&[
+            ("Event", "PeerEntry"),
+            ("Channeltype", "SIP"),
+            ("ObjectName", "carol"),
+        ]));
+        c.observe(&Message::from_headers(&[
+            ("Event", "Newchannel"),
+            ("Channel", "PJSIP/alice-00000001"),
+        ]));
+        let originate = c.complete("Action: Originate\nChannel: ", 1, 9);
+        assert_eq!(texts(&originate), vec!["PJSIP/alice", "SIP/carol"]);
+        let hangup = c.complete("Action: Hangup\nChannel: ", 1, 9);
+        assert_eq!(texts(&hangup), vec!["PJSIP/alice-00000001"]);
+        let live = ["Local/echo@test-1;1".to_string()];
+        let redirect = c.complete_with_live("Action: Redirect\nChannel: ", 1, 9, Some(&live));
+        assert_eq!(texts(&redirect), vec!["Local/echo@test-1;1"]);
     }
 
     #[test]

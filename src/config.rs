@@ -184,6 +184,8 @@ pub struct Profile {
     pub insecure: Option<bool>,
     /// Reach AMI through `ssh -W` to this destination (`host` is then as seen from it).
     pub ssh: Option<String>,
+    /// Refuse every action outside the read list (`crate::safety`).
+    pub read_only: Option<bool>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -270,6 +272,9 @@ pub struct Resolved {
     pub charset: Charset,
     /// The profile's default filter (a command line filter replaces it).
     pub filter: Option<FilterSetting>,
+    /// `--read-only` or the profile's `read_only = true`: actions outside the read list
+    /// are refused (`crate::safety::assess`).
+    pub read_only: bool,
     /// Things the user should know (insecure TLS, secret on the command line, a
     /// world-readable secret file), printed on stderr by the caller.
     pub warnings: Vec<String>,
@@ -510,6 +515,7 @@ pub fn resolve_with(
         profile: profile_name,
         charset,
         filter: profile.filter.clone(),
+        read_only: args.read_only || profile.read_only.unwrap_or(false),
         warnings,
     })
 }

@@ -14,6 +14,7 @@ pub mod format;
 pub mod history;
 pub mod line;
 pub mod record;
+pub mod safety;
 pub mod secret;
 pub mod session;
 pub mod state;

@@ -60,6 +60,8 @@ pub struct TuiOptions {
     pub no_color: bool,
     /// Record every stream entry to this file from the start (`--record FILE`).
     pub record: Option<PathBuf>,
+    /// `--read-only`: actions outside the read list are refused.
+    pub read_only: bool,
 }
 
 impl Default for TuiOptions {
@@ -72,6 +74,7 @@ impl Default for TuiOptions {
             no_color: false,
             charset: crate::format::Charset::UTF8,
             record: None,
+            read_only: false,
         }
     }
 }
@@ -142,6 +145,7 @@ pub async fn run_cli(args: &crate::cli::ConnectArgs, record: Option<PathBuf>) ->
         charset: resolved.charset,
         initial_filter,
         record,
+        read_only: resolved.read_only,
         ..TuiOptions::default()
     };
     match run(resolved.session, options).await {
@@ -167,6 +171,7 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
         no_color,
         charset: options.charset,
         replay: None,
+        read_only: options.read_only,
     };
     let mut app = App::new(app_options, SystemTime::now());
     app.templates = crate::templates::list();

@@ -1,5 +1,9 @@
 //! The composer's state: a multi-line `Key: Value` editor whose block is sent when Enter
 //! is pressed on an empty line, checked against Asterisk's limits first.
+//!
+//! It edits like a shell line (Ctrl-A/E, Ctrl-U/K, Ctrl-W; Ctrl-Z undoes), takes a bare
+//! action name (`Ping`) as its `Action:` line, refuses unfilled `<placeholders>`, and
+//! splits a paste of several blocks ([`split_blocks`]) so each is sent in order.
 
 use crate::ami::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -25,6 +29,8 @@ pub struct Composer {
     plain: bool,
     /// The last problem with the block, shown until the next edit.
     pub problem: Option<String>,
+    /// The text Ctrl-L cleared, until Ctrl-Z brings it back or the next edit.
+    cleared: Option<String>,
 }
 
 impl std::fmt::Debug for Composer {
@@ -52,6 +58,7 @@ impl Composer {
             editor: fresh_editor(Vec::new(), !colours),
             plain: !colours,
             problem: None,
+            cleared: None,
         }
     }
 
@@ -147,12 +154,17 @@ impl Composer {
 
     /// Parses and checks the block, without sending.
     pub fn block(&self) -> Result<Action, String> {
-        let action = Action::parse_block(&self.text())?;
-        action.validate().map_err(|e| e.to_string())?;
-        Ok(action)
+        parse_checked(&self.text())
     }
 
     pub fn input(&mut self, key: KeyEvent) -> Outcome {
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            if let KeyCode::Char(c) = key.code {
+                if self.readline_key(c) {
+                    return Outcome::Edited;
+                }
+            }
+        }
         let enter = key.code == KeyCode::Enter;
         let alt_enter = enter && key.modifiers.contains(KeyModifiers::ALT);
         if enter {
@@ -177,9 +189,134 @@ impl Composer {
             }
         }
         self.problem = None;
+        self.cleared = None;
         self.editor.input(key);
         Outcome::Edited
     }
+
+    /// The shell's line keys; false for a key this does not handle.
+    fn readline_key(&mut self, c: char) -> bool {
+        match c {
+            'a' => self.editor.move_cursor(CursorMove::Head),
+            'e' => self.editor.move_cursor(CursorMove::End),
+            'u' => {
+                self.editor.delete_line_by_head();
+            }
+            'k' => {
+                self.editor.delete_line_by_end();
+            }
+            'w' => {
+                self.editor.delete_word();
+            }
+            'l' => {
+                if !self.is_blank() {
+                    let text = self.text();
+                    self.clear();
+                    self.cleared = Some(text);
+                }
+                return true;
+            }
+            'z' => {
+                match self.cleared.take() {
+                    Some(text) if self.is_blank() => self.set_text(&text),
+                    _ => {
+                        self.editor.undo();
+                    }
+                }
+                return true;
+            }
+            _ => return false,
+        }
+        self.problem = None;
+        true
+    }
+}
+
+/// Parses a block as the composer sends it: a bare action name on the first line is its
+/// `Action:` line (`Ping`), limits are checked, and unfilled `<placeholders>` of a
+/// template are refused.
+pub fn parse_checked(text: &str) -> Result<Action, String> {
+    let text = with_action_line(text);
+    if let Some(placeholder) = unfilled_placeholder(&text) {
+        return Err(format!(
+            "fill in {placeholder} first (a template's placeholder)"
+        ));
+    }
+    let action = Action::parse_block(&text)?;
+    action.validate().map_err(|e| e.to_string())?;
+    Ok(action)
+}
+
+/// `Ping` (a lone word, no colon, on the first line) becomes `Action: Ping`.
+fn with_action_line(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let Some(first) = lines.iter().position(|l| !l.trim().is_empty()) else {
+        return text.to_string();
+    };
+    let word = lines[first].trim();
+    if word.contains(':') || word.contains(char::is_whitespace) {
+        return text.to_string();
+    }
+    let action_line = format!("Action: {word}");
+    lines[first] = &action_line;
+    lines.join("\n")
+}
+
+/// The first `<placeholder>` left in a value: `<` then a letter, then letters, digits,
+/// spaces or `_.,-/`, then `>` (`<exten>`, `<your endpoint, e.g. PJSIP/100>`); a
+/// `CallerID: Name <100>` is a value, not a placeholder.
+pub fn unfilled_placeholder(text: &str) -> Option<String> {
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        // `Name <number>` is how a caller ID is written.
+        if key.trim().eq_ignore_ascii_case("CallerID") {
+            continue;
+        }
+        let mut rest = value;
+        while let Some(start) = rest.find('<') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('>') else {
+                break;
+            };
+            let inner = &after[..end];
+            let is_placeholder = inner
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+                && inner
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || " _.,-/".contains(c));
+            if is_placeholder && inner.chars().any(|c| c == ' ' || c.is_ascii_lowercase()) {
+                return Some(format!("<{inner}>"));
+            }
+            rest = &after[end + 1..];
+        }
+    }
+    None
+}
+
+/// A paste split into the blocks it holds: blank lines separate blocks, as on the wire.
+/// Text that is one block (or none) comes back as one.
+pub fn split_blocks(text: &str) -> Vec<String> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut blocks = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in text.split('\n') {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                blocks.push(current.join("\n"));
+                current.clear();
+            }
+        } else {
+            current.push(line);
+        }
+    }
+    if !current.is_empty() {
+        blocks.push(current.join("\n"));
+    }
+    blocks
 }
 
 fn fresh_editor(lines: Vec<String>, plain: bool) -> TextArea<'static> {
@@ -244,6 +381,73 @@ mod tests {
             Outcome::Invalid(problem) => assert!(problem.contains("1024"), "{problem}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    #[test]
+    fn a_bare_action_name_is_its_action_line() {
+        let mut c = Composer::new();
+        type_text(&mut c, "Ping\n");
+        match c.input(key(KeyCode::Enter)) {
+            Outcome::Send(action, false) => assert_eq!(action.name().as_deref(), Some("Ping")),
+            other => panic!("{other:?}"),
+        }
+        let two = parse_checked("CoreShowChannels\nActionID: 1").unwrap();
+        assert_eq!(two.name().as_deref(), Some("CoreShowChannels"));
+        assert!(parse_checked("not an action").is_err());
+    }
+
+    #[test]
+    fn readline_keys_edit_the_line() {
+        let mut c = Composer::new();
+        type_text(&mut c, "Action: Ping");
+        c.input(ctrl('w'));
+        assert_eq!(c.text(), "Action: ");
+        type_text(&mut c, "Pong");
+        c.input(ctrl('a'));
+        type_text(&mut c, "X");
+        assert_eq!(c.text(), "XAction: Pong");
+        c.input(ctrl('e'));
+        c.input(ctrl('u'));
+        assert_eq!(c.text(), "");
+        type_text(&mut c, "Action: Ping\nActionID: 7");
+        c.input(ctrl('l'));
+        assert!(c.is_blank());
+        c.input(ctrl('z'));
+        assert_eq!(c.text(), "Action: Ping\nActionID: 7");
+    }
+
+    #[test]
+    fn unfilled_placeholders_are_refused() {
+        let problem = parse_checked("Action: Redirect\nChannel: x\nExten: <exten>").unwrap_err();
+        assert!(problem.contains("<exten>"), "{problem}");
+        assert!(
+            parse_checked("Action: Originate\nChannel: <your endpoint, e.g. PJSIP/100>").is_err()
+        );
+        // A caller ID's number in angle brackets is a value, not a placeholder.
+        assert!(
+            parse_checked("Action: Originate\nChannel: Local/1@test\nCallerID: Bob <100>").is_ok()
+        );
+        assert!(
+            parse_checked("Action: Originate\nChannel: Local/1@test\nCallerID: Bob <Bob>").is_ok()
+        );
+    }
+
+    #[test]
+    fn a_paste_splits_into_its_blocks() {
+        assert_eq!(
+            split_blocks("Action: Ping\r\n\r\nAction: CoreSettings\r\nActionID: 2\r\n\r\n"),
+            vec!["Action: Ping", "Action: CoreSettings\nActionID: 2"]
+        );
+        assert_eq!(
+            split_blocks("Action: Ping\nActionID: 1"),
+            vec!["Action: Ping\nActionID: 1"]
+        );
+        assert!(split_blocks("\n \n").is_empty());
+        assert_eq!(split_blocks("a\n\n\n\nb").len(), 2);
     }
 
     #[test]

@@ -90,9 +90,9 @@ pub fn log(key: &KeyEvent) -> Option<KeyAction> {
 /// The key table shown in the help overlay and the README: (keys, where, what).
 pub const HELP: &[(&str, &str, &str)] = &[
     (
-        "Tab / Shift-Tab",
+        "Shift-Tab; Tab",
         "anywhere",
-        "move focus between log and composer",
+        "move focus (Tab: from the log or an empty composer)",
     ),
     (
         "Ctrl-F",
@@ -100,9 +100,9 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "filter bar (Enter applies, empty clears)",
     ),
     (
-        "F2 / F3",
+        "F2 / F3 / F6",
         "anywhere",
-        "hide noise (VarSet, Newexten, RTCP*) / own only",
+        "hide noise (VarSet, Newexten...) / own only / answer",
     ),
     ("F4, Ctrl-T", "anywhere", "pick a template"),
     (
@@ -128,9 +128,14 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "send the block (Alt-Enter: now, skip checks)",
     ),
     (
-        "Ctrl-Space",
+        "Tab, Ctrl-Space",
         "composer",
         "complete action, parameter or live value",
+    ),
+    (
+        "Ctrl-A/E/U/K/W/L",
+        "composer",
+        "line keys; Ctrl-L clears block, Ctrl-Z undo",
     ),
     (
         "Up/Down at edge, Ctrl-R",
@@ -145,7 +150,11 @@ pub const HELP: &[(&str, &str, &str)] = &[
     ("Home / End, f, G", "log", "oldest / newest and follow"),
     ("Enter", "log", "detail of the selected message"),
     ("/, n, N", "log", "search, older match, newer match"),
-    ("y", "log, detail", "copy the message as raw AMI (OSC 52)"),
+    (
+        "y; p",
+        "log, detail",
+        "copy as raw AMI (OSC 52); p: pin to answer",
+    ),
     (
         "Mouse wheel; .",
         "log",

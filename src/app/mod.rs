@@ -6,6 +6,7 @@
 //! without a terminal or a server.
 
 pub mod call_selection;
+pub mod answer;
 pub mod calls;
 pub mod composer;
 pub mod keymap;
@@ -46,6 +47,8 @@ pub struct AppOptions {
     pub charset: crate::format::Charset,
     /// The file shown by `amicon open` (no connection: the status bar names the file).
     pub replay: Option<String>,
+    /// `--read-only`: actions outside the read list are refused (`crate::safety`).
+    pub read_only: bool,
 }
 
 impl Default for AppOptions {
@@ -58,6 +61,7 @@ impl Default for AppOptions {
             no_color: false,
             charset: crate::format::Charset::UTF8,
             replay: None,
+            read_only: false,
         }
     }
 }
@@ -201,6 +205,8 @@ pub struct Status {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Regions {
     pub log: Rect,
+    /// The answer pane (zero-sized when it shows nothing).
+    pub answer: Rect,
     pub composer: Rect,
     pub bar: Rect,
     pub status: Rect,
@@ -242,6 +248,13 @@ pub struct App {
     pub recording: Option<PathBuf>,
     /// The time of the newest stream entry: "now" for the calls of an opened file.
     pub last_entry_at: Option<SystemTime>,
+    /// Blocks of a paste waiting behind the one being confirmed (sent on `y`).
+    pub confirm_queue: Vec<Action>,
+    /// The last answer, in full, above the composer.
+    pub answer: answer::AnswerPane,
+    /// The text of the last block the session accepted: it comes back into an empty
+    /// composer when the answer is an error.
+    last_sent: Option<String>,
 }
 
 impl App {
@@ -281,6 +294,9 @@ impl App {
             calls_view: None,
             recording: None,
             last_entry_at: None,
+            confirm_queue: Vec::new(),
+            answer: answer::AnswerPane::default(),
+            last_sent: None,
         };
         app.resize(80, 24);
         app
@@ -288,7 +304,18 @@ impl App {
 
     /// Lays the screen out for a terminal of this size.
     pub fn resize(&mut self, width: u16, height: u16) {
-        self.regions = crate::ui::layout(Rect::new(0, 0, width, height), self.bar.is_some());
+        self.regions = crate::ui::layout_with_answer(
+            Rect::new(0, 0, width, height),
+            self.bar.is_some(),
+            self.answer.rows(height),
+        );
+    }
+
+    /// Lays the screen out again at its current size (the answer pane came or went).
+    pub fn relayout(&mut self) {
+        let width = self.regions.status.width;
+        let height = self.regions.status.y + self.regions.status.height;
+        self.resize(width, height);
     }
 
     /// Lines of log on screen.
@@ -350,6 +377,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Submitted(Ok(action_id)) => {
             app.composer.clear();
             app.recall = None;
+            app.last_sent = app.sent_block.clone();
+            // Only what this composer sent takes the answer pane (not a recording's
+            // actions, not the session's own).
+            let name = app
+                .sent_block
+                .as_deref()
+                .and_then(block_action_name)
+                .unwrap_or_else(|| "action".to_string());
+            app.answer.expect(&name, &action_id);
+            app.relayout();
             let remember = app.sent_block.take().map(Cmd::Remember);
             app.notify(
                 Tone::Info,
@@ -531,6 +568,11 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
             app.log.remember_action(&action_id, &name);
             // Completion's own questions are housekeeping, like the keepalive.
             let internal = internal || crate::complete::is_background(&action_id);
+            if let Some(answer) = app.answer.answer.as_mut() {
+                if answer.action_id.as_deref() == Some(action_id.as_str()) {
+                    answer.action = name.clone();
+                }
+            }
             app.log.push(Entry {
                 at,
                 item: Item::Sent { message, internal },
@@ -549,6 +591,9 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                 }
             }
             let internal = internal || link.action_id().is_some_and(crate::complete::is_background);
+            if !internal {
+                app.answer.observe(&message, &link);
+            }
             let action = link.action_id().and_then(|id| app.log.action_name(id));
             if let crate::session::Link::Response { action_id } = &link {
                 if app.awaiting.as_deref() == Some(action_id.as_str()) {
@@ -631,53 +676,23 @@ fn pair_response(app: &mut App, response: &crate::ami::Message, action: Option<&
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
     let text = format!("{} → {verdict}{message}", action.unwrap_or("action"));
-    let text = crate::ui::clean(text.as_bytes()).into_owned();
+    let mut text = crate::ui::clean(text.as_bytes()).into_owned();
+    if !ok && app.composer.is_blank() {
+        // The block comes back to be fixed, as a shell keeps a failed command line.
+        if let Some(block) = app.last_sent.take() {
+            app.composer.set_text(&block);
+            text.push_str(" (the block is back: fix it and send again)");
+        }
+    }
     app.notify(if ok { Tone::Good } else { Tone::Bad }, text);
 }
 
-/// Actions that hang up, kick or reload, and why they ask first.
+/// Whether an action asks first, and why (the one policy of `crate::safety`).
 pub fn needs_confirmation(action: &Action) -> Option<String> {
-    let name = action.name()?.to_ascii_lowercase();
-    let risky = matches!(
-        name.as_str(),
-        "hangup"
-            | "pjsiphangup"
-            | "confbridgekick"
-            | "meetmekick"
-            | "reload"
-            | "moduleload"
-            | "queuereset"
-            | "coreshutdown"
-    );
-    if risky {
-        return Some(format!(
-            "{} changes live calls or configuration",
-            action.name()?
-        ));
+    match crate::safety::assess(action, false) {
+        crate::safety::Verdict::Confirm { why, .. } => Some(why),
+        _ => None,
     }
-    if name == "command" {
-        let command = String::from_utf8_lossy(action.get("Command")?).to_ascii_lowercase();
-        let command = command.split_whitespace().collect::<Vec<_>>().join(" ");
-        const RISKY: &[&str] = &[
-            "reload",
-            "module reload",
-            "module unload",
-            "core restart",
-            "core stop",
-            "channel request hangup",
-            "hangup request",
-            "confbridge kick",
-            "dialplan reload",
-            "pjsip reload",
-        ];
-        if RISKY
-            .iter()
-            .any(|r| command.starts_with(r) || command.contains(&format!(" {r}")))
-        {
-            return Some(format!("`{command}` changes live calls or configuration"));
-        }
-    }
-    None
 }
 
 fn input(app: &mut App, event: Event) -> Vec<Cmd> {
@@ -692,7 +707,7 @@ fn input(app: &mut App, event: Event) -> Vec<Cmd> {
                 Some(bar) => bar.text.push_str(text.lines().next().unwrap_or("")),
                 None => {
                     app.focus = Focus::Composer;
-                    app.composer.paste(&text);
+                    return paste(app, &text);
                 }
             }
             Vec::new()
@@ -703,6 +718,39 @@ fn input(app: &mut App, event: Event) -> Vec<Cmd> {
         }
         _ => Vec::new(),
     }
+}
+
+/// A paste into an empty composer that holds several blocks sends each, in order
+/// (asking once when one of them would be asked about); one block, or a paste into a
+/// block being typed, is inserted as typed.
+fn paste(app: &mut App, text: &str) -> Vec<Cmd> {
+    let blocks = composer::split_blocks(text);
+    if blocks.len() < 2 || !app.composer.is_blank() {
+        app.composer.paste(text);
+        return Vec::new();
+    }
+    let mut actions = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        match composer::parse_checked(block) {
+            Ok(action) => actions.push(action),
+            Err(why) => {
+                app.composer.paste(text);
+                app.composer.problem = Some(format!(
+                    "pasted block {} of {}: {why}; nothing sent",
+                    i + 1,
+                    blocks.len()
+                ));
+                return Vec::new();
+            }
+        }
+    }
+    let count = actions.len();
+    let sends = submit_all(app, actions);
+    if sends.is_empty() {
+        return sends;
+    }
+    app.notify(Tone::Info, format!("{count} pasted blocks sent in order"));
+    blocks.into_iter().map(Cmd::Remember).chain(sends).collect()
 }
 
 fn open_bar(app: &mut App, kind: BarKind) {
@@ -765,6 +813,11 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             calls::toggle(app);
             return Vec::new();
         }
+        // Tab completes inside the composer, as in a shell (an empty composer has nothing
+        // to complete: there Tab goes to the log); Shift-Tab always moves the focus.
+        Some(KeyAction::FocusNext) if app.focus == Focus::Composer && !app.composer.is_blank() => {
+            return complete(app);
+        }
         Some(KeyAction::FocusNext) | Some(KeyAction::FocusPrev) => {
             app.focus = if app.focus == Focus::Log {
                 Focus::Composer
@@ -813,8 +866,17 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         _ => {}
     }
+    if answer_key(app, &key) {
+        return Vec::new();
+    }
     match app.focus {
         Focus::Composer => composer_key(app, key),
+        Focus::Log
+            if key.code == crossterm::event::KeyCode::Char('p') && key.modifiers.is_empty() =>
+        {
+            pin_selected(app);
+            Vec::new()
+        }
         Focus::Log => {
             if let Some(action) = keymap::log(&key) {
                 log_action(app, action)
@@ -823,6 +885,59 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
         }
     }
+}
+
+/// F6 hides or shows the answer pane, Alt-Up / Alt-Down resize it, PgUp / PgDn in the
+/// composer scroll it. True when the key was one of those.
+fn answer_key(app: &mut App, key: &KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    match key.code {
+        KeyCode::F(6) => {
+            app.answer.hidden = !app.answer.hidden;
+            if app.answer.answer.is_none() {
+                app.notify(
+                    Tone::Info,
+                    "no answer yet: send a block, or p on a log line",
+                );
+            }
+        }
+        KeyCode::Up if alt => app.answer.grow = app.answer.grow.saturating_add(2),
+        KeyCode::Down if alt => app.answer.grow = app.answer.grow.saturating_sub(2),
+        KeyCode::PageUp if app.focus == Focus::Composer => {
+            let page = i32::from(app.regions.answer.height.saturating_sub(2)).max(1);
+            app.answer.scroll_by(-page);
+            return true;
+        }
+        KeyCode::PageDown if app.focus == Focus::Composer => {
+            let page = i32::from(app.regions.answer.height.saturating_sub(2)).max(1);
+            app.answer.scroll_by(page);
+            return true;
+        }
+        _ => return false,
+    }
+    app.relayout();
+    true
+}
+
+/// `p` in the log: the selected message goes into the answer pane.
+fn pin_selected(app: &mut App) {
+    let Some((_, entry)) = app.log.selected() else {
+        app.notify(Tone::Info, "select a line first (Up/Down), then p pins it");
+        return;
+    };
+    let (message, action) = match &entry.item {
+        Item::Received {
+            message, action, ..
+        } => (message.clone(), action.as_deref().map(str::to_string)),
+        Item::Sent { message, .. } => (message.clone(), None),
+        Item::Note { .. } => {
+            app.notify(Tone::Info, "a note has nothing to pin");
+            return;
+        }
+    };
+    app.answer.pin(&message, action.as_deref());
+    app.relayout();
 }
 
 fn quit(app: &mut App) -> Vec<Cmd> {
@@ -856,7 +971,8 @@ fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         _ => {}
     }
     match app.composer.input(key) {
-        Outcome::Edited | Outcome::Invalid(_) => Vec::new(),
+        Outcome::Edited => fetch_help_when_named(app, key.code == KeyCode::Enter),
+        Outcome::Invalid(_) => Vec::new(),
         Outcome::Send(action, forced) => {
             let missing = app.catalog.missing_required(&action);
             if !forced && !missing.is_empty() {
@@ -908,30 +1024,32 @@ fn recall(app: &mut App, older: bool) -> bool {
 /// Ctrl-Space: candidates for the word at the cursor. The action's parameter list is
 /// fetched from the server the first time it is needed.
 fn complete(app: &mut App) -> Vec<Cmd> {
-    let mut cmds = Vec::new();
-    if let Ok(action) = Action::parse_block(&app.composer.text()) {
-        if let Some(name) = action.name() {
-            if app.catalog.needs_help(&name) {
-                cmds.push(Cmd::Fetch(Background::ActionHelp(name)));
-            }
-        }
-    }
+    let mut cmds = fetch_help_when_named(app, true);
     let (row, col) = app.composer.cursor();
-    let completion = app.catalog.complete(&app.composer.text(), row, col);
+    let live = live_channel_names(app);
+    let completion = app
+        .catalog
+        .complete_with_live(&app.composer.text(), row, col, Some(&live));
     match completion.candidates.len() {
         0 => {
-            let why = if app.catalog.actions().next().is_none() {
-                "nothing to complete yet: the server's action list has not arrived"
+            let why = if let Some(note) = &completion.note {
+                note.clone()
+            } else if app.catalog.actions().next().is_none() {
+                "nothing to complete yet: the server's action list has not arrived".to_string()
             } else if !cmds.is_empty() {
-                "asking the server for this action's parameters; try again in a moment"
+                "asking the server for this action's parameters; try again in a moment".to_string()
             } else {
-                "no completion here"
+                "no completion here".to_string()
             };
             app.notify(Tone::Info, why);
         }
         1 => {
             let text = completion.candidates[0].text.clone();
             app.composer.replace_in_line(row, completion.range, &text);
+            cmds.extend(fetch_help_when_named(app, false));
+            if let Some(note) = completion.note {
+                app.notify(Tone::Info, note);
+            }
         }
         _ => {
             app.overlay = Some(Overlay::Completion {
@@ -942,6 +1060,51 @@ fn complete(app: &mut App) -> Vec<Cmd> {
         }
     }
     cmds
+}
+
+/// The block's action, once its `Action:` line names one the server has (or, with
+/// `finished`, whatever it names): its help is asked for right away, so the parameters
+/// are there by the time the user wants them.
+fn fetch_help_when_named(app: &mut App, finished: bool) -> Vec<Cmd> {
+    let Some(name) = block_action_name(&app.composer.text()) else {
+        return Vec::new();
+    };
+    // While typing, only an exact name counts (`Queue` on its way to `QueueStatus`
+    // is not asked about); a finished line may differ in case.
+    let known = app
+        .catalog
+        .action(&name)
+        .is_some_and(|a| finished || a.name == name);
+    if known && app.catalog.needs_help(&name) {
+        return vec![Cmd::Fetch(Background::ActionHelp(name))];
+    }
+    Vec::new()
+}
+
+/// The value of the block's first `Action:` line.
+fn block_action_name(text: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim().eq_ignore_ascii_case("Action") && !v.trim().is_empty())
+            .then(|| v.trim().to_string())
+    })
+}
+
+/// The channels up now, for completing `Channel:` of Hangup, Redirect and the like
+/// (from the calls model: one place to switch to another state model).
+fn live_channel_names(app: &App) -> Vec<String> {
+    let mut names: Vec<String> = app
+        .calls
+        .ordered()
+        .into_iter()
+        .filter(|call| call.is_live())
+        .flat_map(|call| call.channels().iter())
+        .filter(|channel| channel.is_live())
+        .map(|channel| channel.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn open_templates(app: &mut App) {
@@ -967,15 +1130,68 @@ fn pick(key: &KeyEvent, selected: usize, len: usize) -> Option<Result<usize, boo
     })
 }
 
+/// Sends one block through the one safety policy (`crate::safety`): refused in
+/// read-only mode outside the read list, asked about when it changes calls,
+/// configuration or the database (the question names the target channel and its state).
 fn submit(app: &mut App, action: Action) -> Vec<Cmd> {
-    if app.options.confirm_destructive {
-        if let Some(why) = needs_confirmation(&action) {
-            app.overlay = Some(Overlay::Confirm { action, why });
-            return Vec::new();
+    submit_all(app, vec![action])
+}
+
+/// Sends several blocks in order (a paste): refused as a whole when read-only mode
+/// refuses one, asked about once when any of them would be.
+fn submit_all(app: &mut App, actions: Vec<Action>) -> Vec<Cmd> {
+    let mut questions = Vec::new();
+    for action in &actions {
+        match crate::safety::assess(action, app.options.read_only) {
+            crate::safety::Verdict::Send => {}
+            crate::safety::Verdict::Refuse(why) => {
+                app.composer.problem = Some(why);
+                return Vec::new();
+            }
+            crate::safety::Verdict::Confirm { why, channel } => {
+                let target = channel.map(|c| {
+                    let now = channel_now(app, &c);
+                    crate::safety::describe_channel(&c, now.as_ref())
+                });
+                questions.push(crate::safety::question(&why, target));
+            }
         }
     }
+    if app.options.confirm_destructive && !questions.is_empty() {
+        let mut actions = actions.into_iter();
+        let Some(first) = actions.next() else {
+            return Vec::new();
+        };
+        app.confirm_queue = actions.collect();
+        let why = if app.confirm_queue.is_empty() {
+            questions.join("; ")
+        } else {
+            format!(
+                "{} blocks, sent in order: {}",
+                app.confirm_queue.len() + 1,
+                questions.join("; ")
+            )
+        };
+        app.overlay = Some(Overlay::Confirm { action: first, why });
+        return Vec::new();
+    }
     app.log.resume_follow();
-    vec![Cmd::Submit(action)]
+    actions.into_iter().map(Cmd::Submit).collect()
+}
+
+/// What the calls model knows of a channel now (state and age), for the question.
+fn channel_now(app: &App, name: &str) -> Option<crate::safety::ChannelNow> {
+    let now = app.calls_now();
+    app.calls.ordered().into_iter().find_map(|call| {
+        let channel = call
+            .channels()
+            .iter()
+            .find(|c| c.name == name && c.is_live())?;
+        Some(crate::safety::ChannelNow {
+            state: channel.state.clone(),
+            duration: now.duration_since(channel.first_seen).unwrap_or_default(),
+        })
+    })
 }
 
 fn log_action(app: &mut App, action: KeyAction) -> Vec<Cmd> {
@@ -1179,9 +1395,15 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
         Overlay::Confirm { action, why } => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.log.resume_follow();
-                vec![Cmd::Submit(action)]
+                let rest = std::mem::take(&mut app.confirm_queue);
+                std::iter::once(action)
+                    .chain(rest)
+                    .map(Cmd::Submit)
+                    .collect()
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.confirm_queue.clear();
+                app.sent_block = None;
                 app.notify(Tone::Info, "not sent");
                 Vec::new()
             }

@@ -153,7 +153,8 @@ fn confirmation_can_be_turned_off() {
         at(0),
     );
     let cmds = type_text(&mut app, "Action: Command\nCommand: core reload\n\n");
-    assert_eq!(cmds.len(), 1);
+    let submits = cmds.iter().filter(|c| matches!(c, Cmd::Submit(_))).count();
+    assert_eq!(submits, 1, "{cmds:?}");
 }
 
 #[test]
@@ -194,7 +195,7 @@ fn question_mark_types_in_the_editor_but_opens_help_in_the_log() {
     update(&mut app, key(KeyCode::Char('?')));
     assert_eq!(app.composer.text(), "?");
     assert!(app.overlay.is_none());
-    update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::BackTab));
     assert_eq!(app.focus, Focus::Log);
     update(&mut app, key(KeyCode::Char('?')));
     assert!(matches!(app.overlay, Some(Overlay::Help)));
@@ -493,8 +494,219 @@ fn the_response_to_the_composers_block_is_shown_beside_it() {
     );
     let (tone, text) = app.notice.clone().unwrap();
     assert_eq!(tone, Tone::Bad);
-    assert_eq!(text, "Ping → Error: Permission denied");
+    assert_eq!(
+        text,
+        "Ping → Error: Permission denied (the block is back: fix it and send again)"
+    );
+    assert_eq!(app.composer.text(), "Action: Ping");
     assert!(app.awaiting.is_none());
+    assert!(app.answer.answer.as_ref().is_some_and(|a| a.is_error()));
+}
+
+fn sent(name: &str, id: &str) -> Stamped {
+    Stamped {
+        at: at(0),
+        event: SessionEvent::Sent {
+            action_id: id.into(),
+            name: name.into(),
+            message: Message::from_headers(&[("Action", name), ("ActionID", id)]),
+            internal: false,
+        },
+    }
+}
+
+#[test]
+fn the_answer_pane_holds_the_whole_command_output() {
+    let mut app = app();
+    app.resize(100, 40);
+    update(&mut app, Msg::Submitted(Ok("c-1".into())));
+    update(&mut app, Msg::Session(vec![sent("Command", "c-1")]));
+    assert_eq!(app.answer.answer.as_ref().unwrap().action, "Command");
+    assert!(
+        app.regions.answer.height > 0,
+        "the pane opens for the answer"
+    );
+    let mut headers = vec![
+        ("Response", "Success".to_string()),
+        ("ActionID", "c-1".to_string()),
+        ("Message", "Command output follows".to_string()),
+    ];
+    for i in 0..30 {
+        headers.push(("Output", format!("line {i}")));
+    }
+    let message = Message::from_headers(&headers);
+    update(
+        &mut app,
+        Msg::Session(vec![received(
+            message,
+            Link::Response {
+                action_id: "c-1".into(),
+            },
+        )]),
+    );
+    let Some(answer) = &app.answer.answer else {
+        panic!("no answer")
+    };
+    match answer.shape() {
+        super::answer::Shape::Output(lines) => assert_eq!(lines.len(), 30),
+        other => panic!("{other:?}"),
+    }
+    // PgDn in the composer scrolls the pane; F6 hides it and gives the rows back.
+    update(&mut app, key(KeyCode::PageDown));
+    assert!(app.answer.scroll > 0);
+    let log_rows = app.regions.log.height;
+    update(&mut app, key(KeyCode::F(6)));
+    assert_eq!(app.regions.answer.height, 0);
+    assert!(app.regions.log.height > log_rows);
+}
+
+#[test]
+fn only_the_composers_blocks_take_the_answer_pane() {
+    let mut app = app();
+    update(
+        &mut app,
+        Msg::Session(vec![Stamped {
+            at: at(0),
+            event: SessionEvent::Sent {
+                action_id: "k-1".into(),
+                name: "Ping".into(),
+                message: Message::from_headers(&[("Action", "Ping")]),
+                internal: true,
+            },
+        }]),
+    );
+    // Nor does a recording's action: the composer did not send it.
+    update(&mut app, Msg::Session(vec![sent("Originate", "r-1")]));
+    assert!(app.answer.answer.is_none());
+}
+
+#[test]
+fn p_pins_the_selected_log_line() {
+    let mut app = app();
+    app.resize(100, 40);
+    update(
+        &mut app,
+        Msg::Session(vec![received(
+            Message::from_headers(&[("Event", "Hangup"), ("Cause", "16")]),
+            Link::Unsolicited,
+        )]),
+    );
+    update(&mut app, key(KeyCode::BackTab));
+    update(&mut app, key(KeyCode::Up));
+    update(&mut app, key(KeyCode::Char('p')));
+    let answer = app.answer.answer.as_ref().expect("pinned");
+    assert!(answer.pinned);
+    assert!(app.regions.answer.height > 0);
+}
+
+#[test]
+fn tab_completes_inside_the_composer() {
+    let mut app = app();
+    update(&mut app, Msg::ActionList(Ok(reply("listcommands", "lc-1"))));
+    type_text(&mut app, "Action: Origi");
+    let cmds = update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.composer.text(), "Action: Originate");
+    assert_eq!(app.focus, Focus::Composer);
+    assert_eq!(
+        cmds,
+        vec![Cmd::Fetch(Background::ActionHelp("Originate".into()))]
+    );
+    // A bare prefix on the first line completes to an action line too.
+    let mut app2 = self::app();
+    update(
+        &mut app2,
+        Msg::ActionList(Ok(reply("listcommands", "lc-1"))),
+    );
+    type_text(&mut app2, "CoreSett");
+    update(&mut app2, key(KeyCode::Tab));
+    assert_eq!(app2.composer.text(), "Action: CoreSettings");
+}
+
+#[test]
+fn a_paste_of_two_blocks_sends_both_in_order() {
+    let mut app = app();
+    let cmds = update(
+        &mut app,
+        Msg::Input(Event::Paste(
+            "Action: Ping\r\nActionID: 1\r\n\r\nAction: CoreSettings\r\nActionID: 2\r\n\r\n".into(),
+        )),
+    );
+    let names: Vec<String> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::Submit(a) => a.name(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["Ping", "CoreSettings"]);
+    // Two blocks, one of them a Hangup: asked once, both sent on y.
+    let cmds = update(
+        &mut app,
+        Msg::Input(Event::Paste(
+            "Action: Ping\n\nAction: Hangup\nChannel: PJSIP/a-1\n".into(),
+        )),
+    );
+    assert!(cmds.is_empty());
+    let Some(Overlay::Confirm { why, .. }) = &app.overlay else {
+        panic!("not asked")
+    };
+    assert!(
+        why.contains("2 blocks") && why.contains("PJSIP/a-1"),
+        "{why}"
+    );
+    let cmds = update(&mut app, key(KeyCode::Char('y')));
+    assert_eq!(cmds.len(), 2);
+}
+
+#[test]
+fn read_only_refuses_actions_outside_the_read_list() {
+    let mut app = App::new(
+        AppOptions {
+            read_only: true,
+            ..AppOptions::default()
+        },
+        at(0),
+    );
+    let cmds = type_text(&mut app, "Action: Originate\nChannel: Local/echo@test\n\n");
+    assert!(
+        cmds.iter().all(|c| !matches!(c, Cmd::Submit(_))),
+        "{cmds:?}"
+    );
+    assert!(app
+        .composer
+        .problem
+        .as_deref()
+        .is_some_and(|p| p.contains("read-only")));
+    app.composer.clear();
+    let cmds = type_text(&mut app, "Ping\n\n");
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Submit(_))), "{cmds:?}");
+}
+
+#[test]
+fn the_question_names_a_live_channel_and_its_state() {
+    let mut app = app();
+    update(
+        &mut app,
+        Msg::Session(vec![received(
+            Message::from_headers(&[
+                ("Event", "Newchannel"),
+                ("Channel", "PJSIP/alice-00000001"),
+                ("ChannelState", "6"),
+                ("ChannelStateDesc", "Up"),
+                ("Uniqueid", "1.1"),
+                ("Linkedid", "1.1"),
+            ]),
+            Link::Unsolicited,
+        )]),
+    );
+    type_text(
+        &mut app,
+        "Action: Hangup\nChannel: PJSIP/alice-00000001\n\n",
+    );
+    let Some(Overlay::Confirm { why, .. }) = &app.overlay else {
+        panic!("not asked")
+    };
+    assert!(why.contains("still up (Up"), "{why}");
 }
 
 fn reply(vector_name: &str, action_id: &str) -> crate::session::Reply {
@@ -542,15 +754,23 @@ fn ctrl_space_completes_action_names_from_the_server_list() {
     let mut app = app();
     update(&mut app, Msg::ActionList(Ok(reply("listcommands", "lc-1"))));
     type_text(&mut app, "Action: Origi");
-    ctrl_space(&mut app);
-    assert_eq!(app.composer.text(), "Action: Originate");
-    type_text(&mut app, "\n");
-    // The parameters of Originate are not known yet: completion asks the server.
+    // Completing the action's name completes its `Action:` line: its help is asked for
+    // at once.
     let cmds = ctrl_space(&mut app);
+    assert_eq!(app.composer.text(), "Action: Originate");
     assert_eq!(
         cmds,
         vec![Cmd::Fetch(Background::ActionHelp("Originate".into()))]
     );
+    type_text(&mut app, "\n");
+    // While it loads, completion says so and inserts nothing.
+    let cmds = ctrl_space(&mut app);
+    assert!(cmds.is_empty());
+    assert_eq!(app.composer.text(), "Action: Originate\n");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|(_, text)| text.contains("loading the parameters")));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod call_detail;
 pub mod calls_list;
+pub mod answer;
 pub mod composer;
 pub mod detail;
 pub mod event_log;
@@ -26,14 +27,20 @@ const COMPOSER_ROWS: u16 = 7;
 
 /// Splits the screen: log on top (the rest), composer, the input bar when open, status.
 pub fn layout(area: Rect, bar_open: bool) -> Regions {
+    layout_with_answer(area, bar_open, 0)
+}
+
+/// [`layout`] with the answer pane, `answer_rows` high, between the log and the composer.
+pub fn layout_with_answer(area: Rect, bar_open: bool, answer_rows: u16) -> Regions {
     let composer = if area.height >= 16 {
         COMPOSER_ROWS
     } else {
         area.height / 3
     };
     let bar = if bar_open { 2 } else { 0 };
-    let [log, composer, bar, status] = Layout::vertical([
+    let [log, answer, composer, bar, status] = Layout::vertical([
         Constraint::Min(2),
+        Constraint::Length(answer_rows),
         Constraint::Length(composer),
         Constraint::Length(bar),
         Constraint::Length(1),
@@ -41,6 +48,7 @@ pub fn layout(area: Rect, bar_open: bool) -> Regions {
     .areas(area);
     Regions {
         log,
+        answer,
         composer,
         bar,
         status,
@@ -50,11 +58,16 @@ pub fn layout(area: Rect, bar_open: bool) -> Regions {
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
     let theme = Theme::new(app.options.no_color);
-    let regions = layout(frame.area(), app.bar.is_some());
+    let regions = layout_with_answer(
+        frame.area(),
+        app.bar.is_some(),
+        app.answer.rows(frame.area().height),
+    );
     match &app.calls_view {
         Some(view) => draw_calls(frame, app, view, regions.log),
         None => event_log::draw(frame, app, regions.log, &theme),
     }
+    answer::draw(frame, &app.answer, regions.answer, &theme);
     composer::draw(frame, app, regions.composer, &theme);
     if let Some(bar) = &app.bar {
         filter_bar::draw(frame, bar, regions.bar, &theme);

@@ -30,7 +30,10 @@ pub fn confirm(frame: &mut Frame, action: &Action, why: &str, area: Rect, theme:
         Span::styled("n", theme.key()),
         Span::raw(" / Esc keep it in the composer"),
     ]));
-    let rect = super::centered(area, 64, lines.len() as u16 + 2);
+    // The question wraps inside the 62 columns of the box.
+    let question_rows = why.chars().count().div_ceil(62).max(1);
+    let rows = lines.len() + question_rows - 1 + 2;
+    let rect = super::centered(area, 64, u16::try_from(rows).unwrap_or(u16::MAX));
     let block = Block::new()
         .borders(Borders::ALL)
         .title(" Send this? ")

@@ -81,6 +81,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             style: theme.status_alert(),
         });
     }
+    if app.options.read_only {
+        segments.push(Segment {
+            priority: 0,
+            text: "READ-ONLY".into(),
+            style: theme.status_alert(),
+        });
+    }
     if app.options.insecure_tls {
         segments.push(Segment {
             priority: 1,
