@@ -349,7 +349,9 @@ pub fn resolve(args: &ConnectArgs) -> Result<Resolved, ConfigError> {
     resolve_with(args, loaded.as_ref(), &env, &mut prompt_secret)
 }
 
-fn prompt_secret(who: &str) -> Option<Secret> {
+/// Asks for the secret on the terminal (no echo); `None` without a terminal or when
+/// nothing was typed.
+pub(crate) fn prompt_secret(who: &str) -> Option<Secret> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
         return None;

@@ -148,11 +148,110 @@ pub async fn run_cli(args: &crate::cli::ConnectArgs, record: Option<PathBuf>) ->
         read_only: resolved.read_only,
         ..TuiOptions::default()
     };
-    match run(resolved.session, options).await {
+    let mut config = resolved.session;
+    // The TUI stays up and keeps trying while the server is away.
+    config.retry_first_connect = true;
+    let can_ask = {
+        use std::io::IsTerminal;
+        io::stdin().is_terminal()
+    };
+    let (handle, stream, seen) = match log_in_first(&mut config, can_ask).await {
+        FirstLogin::Up {
+            handle,
+            stream,
+            seen,
+        } => (handle, stream, seen),
+        FirstLogin::Exit(code) => return code,
+    };
+    match run_session(&config, handle, stream, seen, options).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("amicon: {e}");
             2
+        }
+    }
+}
+
+/// How many times a refused login is asked again on the normal screen, like ssh.
+pub const LOGIN_TRIES: u32 = 3;
+
+/// The outcome of [`log_in_first`].
+pub enum FirstLogin {
+    /// Logged in, or the server is away and the session keeps trying (the screen says
+    /// so): go full screen with this session and what it published so far.
+    Up {
+        handle: SessionHandle,
+        stream: EventStream,
+        seen: Vec<session::Stamped>,
+    },
+    /// The login failed for good; the reason is printed. Exit with this code.
+    Exit(i32),
+}
+
+/// Logs in before the screen is taken, so a wrong secret is said on the normal screen:
+/// a refused login asks for the secret again (when there is a terminal to ask on) up to
+/// [`LOGIN_TRIES`] times in all; any other end (not AMI, TLS) prints its reason. A server
+/// that is not there yet goes full screen, which shows the session trying again.
+pub async fn log_in_first(config: &mut SessionConfig, can_ask: bool) -> FirstLogin {
+    let who = format!("{}@{}", config.username, config.endpoint);
+    let mut tries = 1;
+    loop {
+        let (handle, mut stream) = session::spawn(config.clone());
+        let mut seen = Vec::new();
+        let reason = match first_outcome(&mut stream, &mut seen).await {
+            None => {
+                return FirstLogin::Up {
+                    handle,
+                    stream,
+                    seen,
+                }
+            }
+            Some(reason) => reason,
+        };
+        let refused = matches!(reason, session::EndReason::AuthFailed(_));
+        if refused && can_ask && tries < LOGIN_TRIES {
+            eprintln!("amicon: {reason}; try again ({tries} of {LOGIN_TRIES} tries used)");
+            match crate::config::prompt_secret(&who) {
+                Some(secret) => config.secret = secret,
+                None => return FirstLogin::Exit(reason.exit_code()),
+            }
+            tries += 1;
+            continue;
+        }
+        eprintln!("amicon: {reason}");
+        return FirstLogin::Exit(reason.exit_code());
+    }
+}
+
+/// Reads the session until it has logged in or is retrying (`None`), or has ended (its
+/// reason). Everything read is kept in `seen` for the screen.
+async fn first_outcome(
+    stream: &mut EventStream,
+    seen: &mut Vec<session::Stamped>,
+) -> Option<session::EndReason> {
+    let mut batch = Vec::new();
+    loop {
+        if !stream.recv_batch(&mut batch).await {
+            seen.append(&mut batch);
+            return Some(session::EndReason::ConnectionLost(
+                "the session ended before logging in".into(),
+            ));
+        }
+        let mut outcome = None;
+        for entry in &batch {
+            match &entry.event {
+                session::SessionEvent::State(
+                    SessionState::LoggedIn { .. } | SessionState::Reconnecting { .. },
+                ) => outcome = Some(None),
+                session::SessionEvent::State(SessionState::Ended(reason)) => {
+                    outcome = Some(Some(reason.clone()))
+                }
+                _ => {}
+            }
+        }
+        seen.append(&mut batch);
+        if let Some(outcome) = outcome {
+            return outcome;
         }
     }
 }
@@ -162,6 +261,19 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     let mut config = config;
     // The TUI stays up and keeps trying while the server is away.
     config.retry_first_connect = true;
+    let (handle, stream) = session::spawn(config.clone());
+    run_session(&config, handle, stream, Vec::new(), options).await
+}
+
+/// The TUI over a session already started; `seen` is what it published before the
+/// screen was taken (the login), shown and recorded first.
+pub async fn run_session(
+    config: &SessionConfig,
+    handle: SessionHandle,
+    stream: EventStream,
+    seen: Vec<session::Stamped>,
+    options: TuiOptions,
+) -> Result<i32, BoxError> {
     let no_color = options.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let app_options = AppOptions {
         ring_size: options.ring_size,
@@ -201,18 +313,21 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     }
 
     // Before the screen is taken, so a bad path is a plain error on stderr.
-    let recorder = match &options.record {
+    let mut recorder = match &options.record {
         Some(path) => Some(ActiveRecording::create(path.clone())?),
         None => None,
     };
+    if let Some(active) = recorder.as_mut() {
+        active.write(&seen)?;
+    }
     let shutdown = quit_signal();
     let guard = TerminalGuard::enter()?;
-    let (handle, stream) = session::spawn(config);
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     let size = terminal.size()?;
     update(&mut app, Msg::Input(Event::Resize(size.width, size.height)));
+    update(&mut app, Msg::Session(seen));
     let input = crossterm::event::EventStream::new();
-    let code = run_app_recording(
+    let ended = run_loop(
         &mut terminal,
         app,
         &handle,
@@ -225,7 +340,14 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     .await;
     drop(terminal);
     drop(guard);
-    code
+    let (code, app) = ended?;
+    if let SessionState::Ended(reason) = &app.status.state {
+        if code != 0 {
+            // The screen that said why is gone: say it again on the normal one.
+            eprintln!("amicon: {reason}");
+        }
+    }
+    Ok(code)
 }
 
 /// Copies text to the terminal's clipboard with OSC 52.
@@ -331,6 +453,31 @@ where
 #[allow(clippy::too_many_arguments)]
 pub async fn run_app_recording<B, I>(
     terminal: &mut Terminal<B>,
+    app: App,
+    session: &dyn SessionPort,
+    stream: EventStream,
+    input: I,
+    shutdown: impl Future<Output = ()>,
+    clipboard: impl FnMut(&str) -> io::Result<()>,
+    recording: Option<ActiveRecording>,
+) -> Result<i32, BoxError>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    I: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let (code, _app) = run_loop(
+        terminal, app, session, stream, input, shutdown, clipboard, recording,
+    )
+    .await?;
+    Ok(code)
+}
+
+/// [`run_app_recording`], giving the app back with the exit code, so the caller can say
+/// how the session ended once the screen is restored.
+#[allow(clippy::too_many_arguments)]
+async fn run_loop<B, I>(
+    terminal: &mut Terminal<B>,
     mut app: App,
     session: &dyn SessionPort,
     mut stream: EventStream,
@@ -338,7 +485,7 @@ pub async fn run_app_recording<B, I>(
     shutdown: impl Future<Output = ()>,
     mut clipboard: impl FnMut(&str) -> io::Result<()>,
     mut recording: Option<ActiveRecording>,
-) -> Result<i32, BoxError>
+) -> Result<(i32, App), BoxError>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
@@ -477,13 +624,15 @@ where
                 }
                 Cmd::Quit => {
                     let _ = tokio::time::timeout(LOGOFF_WAIT, session.logoff()).await;
-                    return Ok(exit_code(&app));
+                    let code = exit_code(&app);
+                    return Ok((code, app));
                 }
             }
             dirty = true;
         }
         if !stream_open && !input_open {
-            return Ok(exit_code(&app));
+            let code = exit_code(&app);
+            return Ok((code, app));
         }
     }
 }

@@ -199,6 +199,9 @@ pub struct Status {
     /// Messages the session's queue could not keep (the UI fell behind).
     pub dropped: u64,
     pub closed: bool,
+    /// Whether the session has logged in at least once: until then a failed attempt
+    /// is "cannot connect", not a lost connection.
+    pub ever_logged_in: bool,
 }
 
 /// Rows and rectangles of the last drawn layout, for mouse clicks and paging.
@@ -275,6 +278,7 @@ impl App {
                 window_events: 0,
                 rtt: None,
                 dropped: 0,
+                ever_logged_in: false,
                 closed: false,
             },
             options,
@@ -538,6 +542,13 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                         if *tls { " (TLS)" } else { "" }
                     ),
                 ),
+                SessionState::Reconnecting { delay, reason, .. } if !app.status.ever_logged_in => (
+                    Tone::Warn,
+                    format!(
+                        "cannot connect ({reason}); trying again in {}s",
+                        delay.as_secs()
+                    ),
+                ),
                 SessionState::Reconnecting { delay, reason, .. } => (
                     Tone::Warn,
                     format!(
@@ -549,6 +560,7 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
             };
             note(app, at, text.0, text.1, source.take());
             let logged_in = matches!(state, SessionState::LoggedIn { .. });
+            app.status.ever_logged_in |= logged_in;
             if !logged_in {
                 app.catalog.forget_live_values();
             }

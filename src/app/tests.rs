@@ -894,3 +894,35 @@ fn ctrl_r_finds_the_newest_matching_block_in_the_history() {
         "Action: Originate\nChannel: Local/200@test"
     );
 }
+
+#[test]
+fn a_first_connection_that_fails_says_cannot_connect_and_a_later_one_connection_lost() {
+    let mut app = app();
+    let retry = || Stamped {
+        at: at(1),
+        event: SessionEvent::State(SessionState::Reconnecting {
+            delay: Duration::from_secs(2),
+            attempt: 1,
+            reason: "connection refused".into(),
+        }),
+    };
+    update(&mut app, Msg::Session(vec![retry()]));
+    let last = |app: &App| match &app.log.shown_entries().last().unwrap().item {
+        Item::Note { text, .. } => text.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        last(&app),
+        "cannot connect (connection refused); trying again in 2s"
+    );
+    let logged_in = Stamped {
+        at: at(2),
+        event: SessionEvent::State(SessionState::LoggedIn {
+            user: "admin".into(),
+            server: "pbx:5038".into(),
+            tls: false,
+        }),
+    };
+    update(&mut app, Msg::Session(vec![logged_in, retry()]));
+    assert!(last(&app).starts_with("connection lost"), "{}", last(&app));
+}

@@ -38,7 +38,12 @@ pub fn state_text(app: &App) -> (String, bool) {
         SessionState::Reconnecting { delay, reason, .. } => {
             let waited = app.now.duration_since(status.state_at).unwrap_or_default();
             let left = delay.saturating_sub(waited).as_secs_f64().ceil() as u64;
-            (format!("reconnecting in {left}s ({reason})"), true)
+            let what = if status.ever_logged_in {
+                "reconnecting"
+            } else {
+                "cannot connect: trying again"
+            };
+            (format!("{what} in {left}s ({reason})"), true)
         }
         SessionState::Ended(EndReason::AuthFailed(why)) => {
             (format!("authentication failed: {why}"), true)
