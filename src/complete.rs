@@ -301,17 +301,16 @@ impl Catalog {
                 }
             }
             b"peerentry" => {
-                if let (Some(kind), Some(name)) =
-                    (message.get("Channeltype"), message.get("ObjectName"))
-                {
-                    let device = [kind.trim_ascii(), b"/", name.trim_ascii()].concat();
-                    insert_bounded(&mut self.devices, &device);
-                }
-            }
-            // chan_sip's list (IAX2 sends PeerEntry too, with `Channeltype: IAX`).
-            b"peerentry" if message.get("Channeltype").is_none_or(|t| t == b"SIP") => {
+                let kind = message.get("Channeltype");
                 if let Some(name) = message.get("ObjectName") {
-                    insert_bounded(&mut self.sip_peers, name);
+                    // chan_sip's list (IAX2 sends PeerEntry too, with `Channeltype: IAX`).
+                    if kind.is_none_or(|t| t == b"SIP") {
+                        insert_bounded(&mut self.sip_peers, name);
+                    }
+                    if let Some(kind) = kind {
+                        let device = [kind.trim_ascii(), b"/", name.trim_ascii()].concat();
+                        insert_bounded(&mut self.devices, &device);
+                    }
                 }
             }
             b"contactstatus" | b"contactstatusdetail" => {
