@@ -96,8 +96,15 @@ const NOISE: &[&str] = &[
 /// Rules by event name: exact, or a prefix when it ends in `*`; the first match wins.
 /// The choice is what an Asterisk engineer scans for in each class.
 const RULES: &[(&str, &[Field])] = &[
-    ("Newchannel", &[H("Channel"), STATE, CALLER, Dialplan]),
-    ("Newstate", &[H("Channel"), STATE, CALLER, CONNECTED]),
+    // `State` alone is Asterisk 1.4's spelling of `ChannelStateDesc`.
+    (
+        "Newchannel",
+        &[H("Channel"), STATE, H("State"), CALLER, Dialplan],
+    ),
+    (
+        "Newstate",
+        &[H("Channel"), STATE, H("State"), CALLER, CONNECTED],
+    ),
     ("NewCallerid", &[H("Channel"), CALLER, H("CID-CallingPres")]),
     ("NewConnectedLine", &[H("Channel"), CONNECTED]),
     (
@@ -112,6 +119,20 @@ const RULES: &[(&str, &[Field])] = &[
     (
         "SoftHangupRequest",
         &[H("Channel"), CALLER, H("Cause"), H("Cause-txt")],
+    ),
+    // Before 12 (src/dialect.rs): `SubEvent: Begin|End`, or 1.4's `Source`.
+    (
+        "Dial",
+        &[
+            H("SubEvent"),
+            H("Channel"),
+            H("Source"),
+            H("Destination"),
+            CALLER,
+            H("CallerID"),
+            H("Dialstring"),
+            H("DialStatus"),
+        ],
     ),
     (
         "Dial*",
@@ -133,6 +154,8 @@ const RULES: &[(&str, &[Field])] = &[
         &[
             H("LocalOneChannel"),
             H("LocalTwoChannel"),
+            H("Channel1"),
+            H("Channel2"),
             H("Context"),
             H("Exten"),
             H("LocalOptimization"),
@@ -147,6 +170,27 @@ const RULES: &[(&str, &[Field])] = &[
             H("Success"),
         ],
     ),
+    // Before 12: one event per two-party bridge, `Bridgestate: Link|Unlink` (1.6 to 11)
+    // or `Link` / `Unlink` (1.4).
+    (
+        "Bridge",
+        &[
+            H("Bridgestate"),
+            H("Channel1"),
+            H("Channel2"),
+            H("Bridgetype"),
+            H("CallerID1"),
+            H("CallerID2"),
+        ],
+    ),
+    (
+        "Link",
+        &[H("Channel1"), H("Channel2"), H("CallerID1"), H("CallerID2")],
+    ),
+    (
+        "Unlink",
+        &[H("Channel1"), H("Channel2"), H("CallerID1"), H("CallerID2")],
+    ),
     (
         "Bridge*",
         &[
@@ -158,6 +202,22 @@ const RULES: &[(&str, &[Field])] = &[
             H("FromBridgeUniqueid"),
             H("ToBridgeUniqueid"),
         ],
+    ),
+    // Queue callers before 12 (`QueueCallerJoin` / `QueueCallerLeave` since).
+    (
+        "Join",
+        &[
+            H("Queue"),
+            H("Channel"),
+            CALLER,
+            H("CallerID"),
+            H("Position"),
+            H("Count"),
+        ],
+    ),
+    (
+        "Leave",
+        &[H("Queue"), H("Channel"), H("Position"), H("Count")],
     ),
     (
         "QueueParams",
@@ -248,6 +308,28 @@ const RULES: &[(&str, &[Field])] = &[
     (
         "ExtensionStatus",
         &[H("Exten"), H("Context"), H("Hint"), H("StatusText")],
+    ),
+    // chan_sip's (and IAX2's) peer list, Asterisk 20 and older.
+    (
+        "PeerEntry",
+        &[
+            H("ObjectName"),
+            H("Status"),
+            H("IPaddress"),
+            H("IPport"),
+            H("Channeltype"),
+        ],
+    ),
+    (
+        "RegistryEntry",
+        &[
+            H("Host"),
+            H("Port"),
+            H("Username"),
+            H("Domain"),
+            H("State"),
+            H("Refresh"),
+        ],
     ),
     (
         "PeerStatus",
@@ -351,7 +433,7 @@ const RULES: &[(&str, &[Field])] = &[
             H("Result"),
         ],
     ),
-    ("Rename", &[H("Channel"), H("Newname")]),
+    ("Rename", &[H("Channel"), H("Oldname"), H("Newname")]),
     ("NewAccountCode", &[H("Channel"), H("AccountCode")]),
     ("ChanSpy*", &[H("SpyerChannel"), H("SpyeeChannel")]),
     ("MixMonitor*", &[H("Channel")]),
@@ -636,6 +718,60 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("DialStatus=ANSWER"), "{line}");
+    }
+
+    #[test]
+    fn a_sip_peer_entry_shows_its_name_and_status() {
+        // Asterisk 16.28's own answer to SIPpeers.
+        let m = capture("asterisk16/sip-peers.txt");
+        let line = fields(first_event(&m, "PeerEntry"));
+        assert_eq!(
+            line,
+            "PeerEntry ObjectName=carol Status=Unmonitored IPaddress=-none- IPport=0 Channeltype=SIP"
+        );
+        let status = fields(first_event(&m, "PeerStatus"));
+        assert!(
+            status.contains("Peer=SIP/carol PeerStatus=Unmonitored"),
+            "{status}"
+        );
+    }
+
+    #[test]
+    fn legacy_events_show_what_they_are_about() {
+        let eleven = capture("legacy/asterisk11-sip-call.txt");
+        let dial = fields(first_event(&eleven, "Dial"));
+        assert!(
+            dial.starts_with(
+                "Dial SubEvent=Begin Channel=SIP/alice-00000000 Destination=SIP/bob-00000001"
+            ),
+            "{dial}"
+        );
+        assert!(dial.contains("Dialstring=bob"), "{dial}");
+        let bridge = fields(first_event(&eleven, "Bridge"));
+        assert_eq!(
+            bridge,
+            "Bridge Bridgestate=Link Channel1=SIP/alice-00000000 Channel2=SIP/bob-00000001 Bridgetype=core CallerID1=1001 CallerID2=1002"
+        );
+        let queue = capture("legacy/asterisk11-queue-call.txt");
+        let join = fields(first_event(&queue, "Join"));
+        assert!(
+            join.starts_with("Join Queue=support Channel=SIP/carol-00000002"),
+            "{join}"
+        );
+        assert!(join.contains("Position=1 Count=1"), "{join}");
+        let old = capture("legacy/asterisk14-sip-call.txt");
+        let state = fields(first_event(&old, "Newchannel"));
+        assert!(state.contains("State=Ring"), "{state}");
+        let dial = fields(first_event(&old, "Dial"));
+        assert!(
+            dial.contains("Source=SIP/alice-09a1b2c3 Destination=SIP/bob-08d4e5f6"),
+            "{dial}"
+        );
+        let link = fields(first_event(&old, "Link"));
+        assert!(
+            link.starts_with("Link Channel1=SIP/alice-09a1b2c3 Channel2=SIP/bob-08d4e5f6"),
+            "{link}"
+        );
     }
 
     #[test]
