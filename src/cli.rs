@@ -33,6 +33,11 @@ pub struct Cli {
     /// Record everything the session sees to FILE (open it later with `amicon open`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
+
+    /// Append a debug log to FILE for bug reports (connect, login, reconnect, actions
+    /// sent by name, errors; no secrets). Never written to the terminal.
+    #[arg(long, value_name = "FILE", env = "AMICON_LOG", global = true)]
+    pub log: Option<std::path::PathBuf>,
 }
 
 const TOP_AFTER_HELP: &str = "\
@@ -110,6 +115,19 @@ pub enum Command {
     /// JSON Lines, then exit: log in, ask the lists, print.
     #[command(after_help = SHOW_AFTER_HELP)]
     Show(ShowCommand),
+    /// Print a shell completion script to stdout, e.g.
+    /// `amicon completions bash > ~/.local/share/bash-completion/completions/amicon`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, e.g. `amicon man | man -l -`.
+    Man,
+}
+
+/// `amicon completions SHELL`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `amicon show WHAT TARGET [FILTER...]`.

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cmd;
 pub mod complete;
 pub mod config;
+pub mod debug_log;
 pub mod demo;
 pub mod dialect;
 pub mod filter;

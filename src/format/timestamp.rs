@@ -1,7 +1,8 @@
 //! Timestamps as the outputs write them: UTC ISO-8601 with microseconds for JSON and
-//! recordings, UTC `HH:MM:SS.mmm` for one-line output (no time-zone database).
+//! recordings (humantime's RFC 3339, see `crate::time`), UTC `HH:MM:SS.mmm` for one-line
+//! output (time of day only, by hand: no calendar, and `write!` would cost more than the
+//! rest of a short line).
 
-use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the epoch (negative before it) and the microseconds within.
@@ -21,35 +22,7 @@ fn split_time(at: SystemTime) -> (i64, u32) {
 
 /// `2026-11-28T20:01:02.123456Z`, as JSON output and recordings write times.
 pub fn iso8601(at: SystemTime) -> String {
-    let mut out = String::with_capacity(27);
-    push_iso8601(&mut out, at);
-    out
-}
-
-/// `2026-11-28T20:01:02.123456Z`
-pub(super) fn push_iso8601(out: &mut String, at: SystemTime) {
-    let (secs, micros) = split_time(at);
-    let (year, month, day) = crate::time::civil_from_days(secs.div_euclid(86_400));
-    let of_day = secs.rem_euclid(86_400) as u32;
-    match u32::try_from(year) {
-        Ok(year) if year <= 9999 => push_digits(out, year, 4),
-        _ => {
-            let _ = write!(out, "{year:04}");
-        }
-    }
-    out.push('-');
-    push_digits(out, month, 2);
-    out.push('-');
-    push_digits(out, day, 2);
-    out.push('T');
-    push_digits(out, of_day / 3600, 2);
-    out.push(':');
-    push_digits(out, of_day / 60 % 60, 2);
-    out.push(':');
-    push_digits(out, of_day % 60, 2);
-    out.push('.');
-    push_digits(out, micros, 6);
-    out.push('Z');
+    crate::time::rfc3339_micros(at).to_string()
 }
 
 /// `20:01:02.123` (UTC)
@@ -82,16 +55,15 @@ mod tests {
 
     #[test]
     fn times_are_utc_civil_dates() {
+        assert_eq!(iso8601(at(0, 0)), "1970-01-01T00:00:00.000000Z");
+        // A leap day.
+        assert_eq!(iso8601(at(951_782_400, 5)), "2000-02-29T00:00:00.000005Z");
+        // Only a broken clock is before the epoch: clamped, not a panic.
+        assert_eq!(
+            iso8601(UNIX_EPOCH - Duration::from_micros(1)),
+            "1970-01-01T00:00:00.000000Z"
+        );
         let mut s = String::new();
-        push_iso8601(&mut s, at(0, 0));
-        assert_eq!(s, "1970-01-01T00:00:00.000000Z");
-        s.clear();
-        push_iso8601(&mut s, at(951_782_400, 5)); // leap day
-        assert_eq!(s, "2000-02-29T00:00:00.000005Z");
-        s.clear();
-        push_iso8601(&mut s, UNIX_EPOCH - Duration::from_micros(1));
-        assert_eq!(s, "1969-12-31T23:59:59.999999Z");
-        s.clear();
         push_hms(&mut s, at(1_795_896_062, 999_999));
         assert_eq!(s, "20:01:02.999");
     }

@@ -187,11 +187,13 @@ run_test_tiers() {
 }
 
 report() {
-  local entry name seconds result
+  local entry name seconds result passed=0 failed=0
   printf '\n==> summary (total %ss)\n' "$(($(date +%s) - HARNESS_T0))"
   for entry in "${HARNESS_RESULTS[@]}"; do
     IFS='|' read -r name seconds result <<<"$entry"
     printf '  %-44s %5ss  %s\n' "$name" "$seconds" "$result"
+    if [ "$result" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   done
+  printf 'tiers: %d passed, %d failed\n' "$passed" "$failed"
   return $HARNESS_FAILED
 }
