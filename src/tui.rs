@@ -162,7 +162,7 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     let app_options = AppOptions {
         ring_size: options.ring_size,
         confirm_destructive: options.confirm_destructive,
-        target: format!("{}@{}", config.username, config.endpoint),
+        target: format!("{}@{}", config.username, config.server_text()),
         insecure_tls: config.tls.insecure,
         no_color,
         charset: options.charset,
