@@ -278,7 +278,7 @@ pub async fn run_session(
     let app_options = AppOptions {
         ring_size: options.ring_size,
         confirm_destructive: options.confirm_destructive,
-        target: format!("{}@{}", config.username, config.endpoint),
+        target: format!("{}@{}", config.username, config.server_text()),
         insecure_tls: config.tls.insecure,
         no_color,
         charset: options.charset,

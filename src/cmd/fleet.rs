@@ -341,7 +341,8 @@ pub async fn watch(args: WatchArgs, cli_filter: Option<Filter>, targets: Vec<Str
         }
     }
     let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
-    let stopped_early = loop {
+    // Set when stdout failed (not merely closed): that is a failure of its own.
+    let output_failed = loop {
         let next = match deadline {
             Some(deadline) => tokio::select! {
                 next = merged.recv() => next,
@@ -366,7 +367,7 @@ pub async fn watch(args: WatchArgs, cli_filter: Option<Filter>, targets: Vec<Str
             Ok(Progress::Going) if printer.all_ended() => break false,
             Ok(Progress::Going) => {}
             Ok(Progress::Done) => break false,
-            Err(e) if is_closed_pipe(&e) => break true,
+            Err(e) if is_closed_pipe(&e) => break false,
             Err(e) => {
                 warn(format!("cannot write to stdout: {e}"));
                 break true;
@@ -384,10 +385,11 @@ pub async fn watch(args: WatchArgs, cli_filter: Option<Filter>, targets: Vec<Str
     drop(printer);
     logoff_all(handles).await;
     let code = summarise(outcomes.into_iter());
-    if stopped_early && code == EXIT_OK {
-        return EXIT_OK;
+    if output_failed {
+        code.max(EXIT_CANNOT_CONNECT)
+    } else {
+        code
     }
-    code
 }
 
 /// What one target's send produced, for the printer.

@@ -271,7 +271,8 @@ async fn interactive(
 ) -> Result<i32, BoxError> {
     print_now(&note(&format!(
         "connecting to {}@{}",
-        config.username, config.endpoint
+        config.username,
+        config.server_text()
     )));
     let (handle, mut stream) = spawn_recorded(config, recorder);
     let mut view = View::new(options.format, options.charset, filter, options.events);
