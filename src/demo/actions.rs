@@ -246,6 +246,16 @@ pub const ACTIONS: &[ActionDoc] = &[
     },
 ];
 
+/// The classes an action needs (`authority`): its privilege list without `all`; 0 for
+/// `<none>` (anyone logged in).
+pub fn authority(doc: &ActionDoc) -> u32 {
+    doc.privilege
+        .split(',')
+        .filter(|p| *p != "all")
+        .map(super::users::parse_perm)
+        .fold(0, |mask, bit| mask | bit)
+}
+
 pub fn find(name: &str) -> Option<&'static ActionDoc> {
     ACTIONS.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }

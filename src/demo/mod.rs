@@ -16,6 +16,7 @@
 //! number, `600`/`support`. Other extensions fail like a missing one.
 
 pub mod actions;
+pub mod manager_conf;
 pub mod server;
 pub mod session;
 pub mod sim;
@@ -176,6 +177,10 @@ pub struct ServeArgs {
     /// File of users, one `name = secret` per line (`#` comments; TOML strings work).
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
+    /// Users, rights and address rules from an Asterisk `manager.conf` (sections with
+    /// `secret`, `read`, `write`, `permit`, `deny`), enforced on actions and events.
+    #[arg(long, value_name = "FILE")]
+    pub manager_conf: Option<PathBuf>,
     /// A user that may log in; repeat for more. Visible in the process list: prefer --users.
     #[arg(long = "user", value_name = "NAME:SECRET")]
     pub user: Vec<String>,
@@ -197,6 +202,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("rate", &self.rate)
             .field("seed", &self.seed)
             .field("users", &self.users)
+            .field("manager_conf", &self.manager_conf)
             .field("user", &users)
             .field("flood", &self.flood)
             .finish()
@@ -213,6 +219,19 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
         if users.is_empty() {
             let message = format!(
                 "{}: no users in this file (expected `name = secret` lines)",
+                path.display()
+            );
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                message,
+            ));
+        }
+    }
+    if let Some(path) = &args.manager_conf {
+        users.add_manager_conf(path).map_err(invalid)?;
+        if users.is_empty() {
+            let message = format!(
+                "{}: no users in this file (expected [name] sections with a secret)",
                 path.display()
             );
             return Err(std::io::Error::new(

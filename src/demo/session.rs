@@ -59,6 +59,9 @@ pub struct Session {
     user: Option<String>,
     challenge: String,
     mask: u32,
+    /// The logged-in user's `read` classes (events) and `write` classes (actions).
+    read: u32,
+    write: u32,
     local: SocketAddr,
     remote: SocketAddr,
     session_id: u64,
@@ -72,6 +75,8 @@ impl Session {
             user: None,
             challenge: rng.u32(100_000_000..2_000_000_000).to_string(),
             mask: 0,
+            read: 0,
+            write: 0,
             local,
             remote,
             session_id: 0x7f00_0000_0000 | rng.u64(..1 << 40) & !0xf,
@@ -91,9 +96,16 @@ impl Session {
         }
     }
 
-    /// Whether an event of `event_class` goes to this session.
+    /// Whether an event of `event_class` goes to this session: every class of the event
+    /// must be both readable by the user and in the session's mask (`process_events()`).
     pub fn wants(&self, event_class: u32) -> bool {
-        self.event_mask() & event_class != 0
+        event_class != 0 && self.event_mask() & self.read & event_class == event_class
+    }
+
+    /// Whether the user's `write` classes allow an action needing `authority` (any one
+    /// of its classes is enough; 0 means anyone).
+    fn may_run(&self, authority: u32) -> bool {
+        authority == 0 || self.write & authority != 0
     }
 
     /// The answer to a message the decoder had to skip (too large to be an action).
@@ -134,6 +146,11 @@ impl Session {
         if self.user.is_none() && !matches!(lower.as_str(), "login" | "challenge" | "logoff") {
             return error(id, "Permission denied");
         }
+        if let Some(doc) = actions::find(&lower) {
+            if self.user.is_some() && !self.may_run(actions::authority(doc)) {
+                return error(id, "Permission denied");
+            }
+        }
         match lower.as_str() {
             "login" => self.login(&headers, ctx),
             "challenge" => {
@@ -158,7 +175,7 @@ impl Session {
             "corestatus" => send(core_status(id, ctx.pbx)),
             "listcommands" => {
                 let mut w = Writer::response("Success", id, None);
-                for a in ACTIONS {
+                for a in ACTIONS.iter().filter(|a| self.may_run(actions::authority(a))) {
                     w.header(a.name, format!("{} (Priv: {})", a.synopsis, a.privilege));
                 }
                 send(w.finish())
@@ -197,29 +214,56 @@ impl Session {
         }
         let name =
             String::from_utf8_lossy(headers.get("Username").unwrap_or_default()).into_owned();
-        let accepted = ctx.users.secret(&name).is_some_and(|secret| {
-            if headers
-                .get("AuthType")
-                .is_some_and(|t| t.eq_ignore_ascii_case(b"md5"))
-            {
-                let mut hasher = Md5::new();
-                hasher.update(self.challenge.as_bytes());
-                hasher.update(secret.expose().as_bytes());
-                let key: String = hasher
-                    .finalize()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                headers.get("Key") == Some(key.as_bytes())
-            } else {
-                headers.get("Secret") == Some(secret.expose().as_bytes())
-            }
-        });
-        if !accepted {
-            return vec![Effect::FailAndClose(
-                Writer::response("Error", id, Some("Authentication failed")).finish(),
-            )];
+        // `authenticate()`: the user, its address rules, then the secret or the MD5 key;
+        // each failure is a security event for the sessions that may read them.
+        let failed = |ctx: &mut Context<'_>, event: Bytes| {
+            ctx.pbx.inject(class::SECURITY, event);
+            vec![
+                Effect::Publish,
+                Effect::FailAndClose(
+                    Writer::response("Error", id, Some("Authentication failed")).finish(),
+                ),
+            ]
+        };
+        let Some(user) = ctx.users.get(&name).cloned() else {
+            let event = self.security_event("InvalidAccountID", "Error", 1, &name, ctx.now);
+            return failed(ctx, event.finish());
+        };
+        if !user.acl.allows(self.remote.ip()) {
+            let event = self.security_event("FailedACL", "Error", 1, &name, ctx.now);
+            return failed(ctx, event.finish());
         }
+        let secret = user.secret.expose();
+        if headers
+            .get("AuthType")
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"md5"))
+        {
+            let mut hasher = Md5::new();
+            hasher.update(self.challenge.as_bytes());
+            hasher.update(secret.as_bytes());
+            let key: String = hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let given = headers.get("Key").unwrap_or_default();
+            if given != key.as_bytes() {
+                // Asterisk 22 names no account here, and says what it expected.
+                let mut event =
+                    self.security_event("ChallengeResponseFailed", "Error", 1, "", ctx.now);
+                event
+                    .header("Challenge", &self.challenge)
+                    .header("Response", given)
+                    .header("ExpectedResponse", &key);
+                event.header("SessionTV", "1970-01-01T00:00:00.000+0000");
+                return failed(ctx, event.finish());
+            }
+        } else if headers.get("Secret") != Some(secret.as_bytes()) {
+            let event = self.security_event("InvalidPassword", "Error", 2, &name, ctx.now);
+            return failed(ctx, event.finish());
+        }
+        self.read = user.read;
+        self.write = user.write;
         self.mask = match headers.get("Events").filter(|e| !e.is_empty()) {
             Some(events) => parse_mask(events),
             None => class::ALL,
@@ -228,31 +272,47 @@ impl Session {
             Writer::response("Success", id, Some("Authentication accepted")).finish(),
         )];
         let uptime = ctx.now.saturating_sub(ctx.pbx.started()) / 1_000_000;
-        if self.mask & class::SYSTEM != 0 {
+        if self.mask & self.read & class::SYSTEM != 0 {
             let mut w = Writer::event("FullyBooted", "system,all");
             w.header("Uptime", uptime.to_string())
                 .header("LastReload", uptime.to_string())
                 .header("Status", "Fully Booted");
             out.push(Effect::Send(w.finish()));
         }
-        if self.mask & class::SECURITY != 0 {
-            let tv = event_tv(ctx.now);
-            let mut w = Writer::event("SuccessfulAuth", "security,all");
-            w.header("EventTV", &tv)
-                .header("Severity", "Informational")
-                .header("Service", "AMI")
-                .header("EventVersion", "1")
-                .header("AccountID", &name)
-                .header("SessionID", format!("0x{:x}", self.session_id))
-                .header("LocalAddress", address(self.local))
-                .header("RemoteAddress", address(self.remote))
-                .header("UsingPassword", "0")
-                .header("SessionTV", &tv);
-            out.push(Effect::Send(w.finish()));
-        }
+        // Every session that may read `security` hears of the login, this one included.
+        let tv = event_tv(ctx.now);
+        let mut w = self.security_event("SuccessfulAuth", "Informational", 1, &name, ctx.now);
+        w.header("UsingPassword", "0").header("SessionTV", &tv);
+        ctx.pbx.inject(class::SECURITY, w.finish());
         self.user = Some(name);
         out.push(Effect::EventMaskSet);
+        out.push(Effect::Publish);
         out
+    }
+
+    /// The common head of a security event (`security_events.c`); failures end with a
+    /// zero `SessionTV`, which the caller adds when it adds other fields first.
+    fn security_event(
+        &self,
+        name: &str,
+        severity: &str,
+        version: u32,
+        account: &str,
+        now: Micros,
+    ) -> Writer {
+        let mut w = Writer::event(name, "security,all");
+        w.header("EventTV", event_tv(now))
+            .header("Severity", severity)
+            .header("Service", "AMI")
+            .header("EventVersion", version.to_string())
+            .header("AccountID", account)
+            .header("SessionID", format!("0x{:x}", self.session_id))
+            .header("LocalAddress", address(self.local))
+            .header("RemoteAddress", address(self.remote));
+        if severity == "Error" && name != "ChallengeResponseFailed" {
+            w.header("SessionTV", "1970-01-01T00:00:00.000+0000");
+        }
+        w
     }
 }
 
