@@ -519,3 +519,121 @@ async fn a_read_only_user_gets_no_system_user_or_security_events() {
         }
     }
 }
+
+/// The actions scripts use, without a call: `{F}` is a family no other tester uses.
+const COVERAGE: &[&str] = &[
+    "Action: Getvar\nActionID: c1\nVariable: AMICON_SIM_NOSUCH",
+    "Action: Setvar\nActionID: c2\nVariable: AMICON_SIM_G\nValue: hello",
+    "Action: Getvar\nActionID: c3\nVariable: AMICON_SIM_G",
+    "Action: Getvar\nActionID: c4",
+    "Action: Getvar\nActionID: c5\nChannel: PJSIP/nosuch-1\nVariable: X",
+    "Action: Setvar\nActionID: c6\nValue: x",
+    "Action: Setvar\nActionID: c7\nChannel: PJSIP/nosuch-1\nVariable: X\nValue: 1",
+    "Action: DBDelTree\nActionID: c8\nFamily: {F}",
+    "Action: DBPut\nActionID: c9\nFamily: {F}\nKey: k1\nVal: v1",
+    "Action: DBGet\nActionID: c10\nFamily: {F}\nKey: k1",
+    "Action: DBGet\nActionID: c11\nFamily: {F}\nKey: nosuch",
+    "Action: DBGet\nActionID: c12\nFamily: {F}",
+    "Action: DBGet\nActionID: c13\nKey: x",
+    "Action: DBDel\nActionID: c14\nFamily: {F}\nKey: k1",
+    "Action: DBDel\nActionID: c15\nFamily: {F}\nKey: k1",
+    "Action: DBDel\nActionID: c16\nKey: x",
+    "Action: DBDel\nActionID: c17\nFamily: {F}",
+    "Action: DBPut\nActionID: c18\nFamily: {F}",
+    "Action: DBPut\nActionID: c19\nKey: x",
+    "Action: DBPut\nActionID: c20\nFamily: {F}\nKey: a/b\nVal: 1",
+    "Action: DBDelTree\nActionID: c21\nFamily: {F}\nKey: a",
+    "Action: DBDelTree\nActionID: c22\nFamily: {F}",
+    "Action: DBDelTree\nActionID: c23",
+    "Action: Reload\nActionID: c24\nModule: nosuchmod",
+    "Action: ExtensionState\nActionID: c25\nExten: echo\nContext: test",
+    "Action: ExtensionState\nActionID: c26",
+    "Action: Atxfer\nActionID: c27\nChannel: PJSIP/nosuch-1\nExten: 100",
+    "Action: Atxfer\nActionID: c28",
+    "Action: Redirect\nActionID: c29",
+    "Action: Redirect\nActionID: c30\nChannel: PJSIP/nosuch-1\nExten: echo\nContext: test\nPriority: 1",
+    "Action: BlindTransfer\nActionID: c31\nChannel: PJSIP/nosuch-1\nExten: echo\nContext: test",
+    "Action: BlindTransfer\nActionID: c32",
+];
+
+async fn answers(
+    client: &mut Client,
+    actions: &[&str],
+    family: &str,
+    channel: &str,
+) -> Vec<Vec<(String, String, Vec<String>)>> {
+    let mut out = Vec::new();
+    for action in actions {
+        let action = action.replace("{F}", family).replace("{CH}", channel);
+        let got = client.action(wire(&action).as_bytes()).await;
+        out.push(got.iter().map(answer).collect());
+    }
+    out
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: run tests/harness (see README)"]
+async fn variables_astdb_reload_and_transfer_errors_answer_alike() {
+    let real = real();
+    let sim = sim_like(&real).await;
+    let family = format!("amicon-sim-{}", std::process::id());
+    let mut runs = Vec::new();
+    for addr in [real.addr, sim.local_addr()] {
+        let mut client = login(addr, &real, "off").await;
+        runs.push(answers(&mut client, COVERAGE, &family, "").await);
+    }
+    for (i, action) in COVERAGE.iter().enumerate() {
+        assert_eq!(runs[1][i], runs[0][i], "{action}");
+    }
+}
+
+/// The same, on a live call's `;1` half (`{CH}`).
+const ON_A_CALL: &[&str] = &[
+    "Action: Getvar\nActionID: l1\nChannel: {CH}\nVariable: AMICON_NOSUCH",
+    "Action: Setvar\nActionID: l2\nChannel: {CH}\nVariable: FOO\nValue: bar",
+    "Action: Getvar\nActionID: l3\nChannel: {CH}\nVariable: FOO",
+    "Action: Atxfer\nActionID: l4\nChannel: {CH}\nExten: 100\nContext: test",
+    "Action: Atxfer\nActionID: l5\nChannel: {CH}",
+    "Action: BlindTransfer\nActionID: l6\nChannel: {CH}\nExten: echo\nContext: test",
+    "Action: BlindTransfer\nActionID: l7\nChannel: {CH}",
+    "Action: Redirect\nActionID: l8\nChannel: {CH}",
+    "Action: Redirect\nActionID: l9\nChannel: {CH}\nExten: nosuch\nContext: test\nPriority: 1",
+];
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: run tests/harness (see README)"]
+async fn variables_and_transfers_on_a_live_call_answer_alike() {
+    let real = real();
+    let sim = sim_like(&real).await;
+    let mut runs = Vec::new();
+    for addr in [real.addr, sim.local_addr()] {
+        let mut client = login(addr, &real, "call").await;
+        client
+            .send(wire("Action: Originate\nActionID: lc\nChannel: Local/long@test\nContext: test\nExten: long\nPriority: 1\nAsync: true").as_bytes())
+            .await;
+        let up = client
+            .until(|m| m.is("Event", "OriginateResponse") && m.is("ActionID", "lc"))
+            .await;
+        let one = up.last().unwrap().get_str("Channel").unwrap().into_owned();
+        client
+            .action(wire("Action: Events\nActionID: off\nEventMask: off").as_bytes())
+            .await;
+        runs.push(answers(&mut client, ON_A_CALL, "", &one).await);
+        // The redirect to a missing extension hung the call up (on both).
+        let gone = client
+            .action(
+                wire(&format!(
+                    "Action: Getvar\nActionID: gone\nChannel: {one}\nVariable: FOO"
+                ))
+                .as_bytes(),
+            )
+            .await;
+        runs.last_mut()
+            .unwrap()
+            .push(gone.iter().map(answer).collect());
+    }
+    for (i, action) in ON_A_CALL.iter().enumerate() {
+        assert_eq!(runs[1][i], runs[0][i], "{action}");
+    }
+    assert_eq!(runs[1].last(), runs[0].last(), "after the Redirect");
+}

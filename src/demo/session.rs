@@ -191,6 +191,114 @@ impl Session {
             "userevent" => user_event(id, msg, &headers, ctx),
             "originate" => originate(id, &headers, ctx),
             "hangup" => hangup(id, &headers, ctx),
+            "getvar" => getvar(id, &headers, ctx),
+            "setvar" => setvar(id, &headers, ctx),
+            "dbget" => db_get(id, &headers, ctx),
+            "dbput" => {
+                let (family, key) = (headers.text("Family"), headers.text("Key"));
+                if family.is_empty() {
+                    error(id, "No family specified")
+                } else if key.is_empty() {
+                    error(id, "No key specified")
+                } else {
+                    ctx.pbx.db_put(&family, &key, &headers.text("Val"));
+                    ok(id, "Updated database successfully")
+                }
+            }
+            "dbdel" => {
+                let (family, key) = (headers.text("Family"), headers.text("Key"));
+                if family.is_empty() {
+                    error(id, "No family specified.")
+                } else if key.is_empty() {
+                    error(id, "No key specified.")
+                } else if ctx.pbx.db_del(&family, &key) {
+                    ok(id, "Key deleted successfully")
+                } else {
+                    error(id, "Database entry could not be deleted")
+                }
+            }
+            "dbdeltree" => {
+                let (family, key) = (headers.text("Family"), headers.text("Key"));
+                if family.is_empty() {
+                    error(id, "No family specified.")
+                } else if ctx
+                    .pbx
+                    .db_deltree(&family, Some(key.as_str()).filter(|k| !k.is_empty()))
+                    > 0
+                {
+                    ok(id, "Key tree deleted successfully")
+                } else {
+                    error(id, "Database entry not found")
+                }
+            }
+            "reload" => {
+                let module = headers.text("Module");
+                // The modules a reload of the demo can name (what it runs).
+                const MODULES: &[&str] = &[
+                    "app_queue",
+                    "app_queue.so",
+                    "chan_pjsip",
+                    "chan_pjsip.so",
+                    "res_pjsip",
+                    "res_pjsip.so",
+                    "pbx_config",
+                    "pbx_config.so",
+                    "manager",
+                    "dialplan",
+                    "extconfig",
+                    "cdr",
+                    "features",
+                ];
+                if module.is_empty() || MODULES.contains(&module.as_str()) {
+                    ok(id, "Module Reloaded")
+                } else {
+                    error(id, "No such module")
+                }
+            }
+            "extensionstate" => {
+                let (exten, context) = (headers.text("Exten"), headers.text("Context"));
+                if exten.is_empty() {
+                    return error(id, "Extension not specified");
+                }
+                // The demo dialplan, like the test server's, has no hints: -1 Unknown.
+                let context = if context.is_empty() { "default".to_string() } else { context };
+                let mut w = Writer::response("Success", id, Some("Extension Status"));
+                w.header("Exten", &exten)
+                    .header("Context", &context)
+                    .header("Hint", "")
+                    .header("Status", "-1")
+                    .header("StatusText", "Unknown");
+                send(w.finish())
+            }
+            "atxfer" => {
+                let channel = headers.text("Channel");
+                if channel.is_empty() {
+                    error(id, "No channel specified")
+                } else if headers.text("Exten").is_empty() {
+                    error(id, "No extension specified")
+                } else if ctx.pbx.channel_named(&channel).is_none() {
+                    error(id, "Channel specified does not exist")
+                } else {
+                    // features.conf of the demo sets no `atxfer` code, like a stock one.
+                    error(id, "No attended transfer feature code found")
+                }
+            }
+            "blindtransfer" => {
+                let channel = headers.text("Channel");
+                if channel.is_empty() {
+                    error(id, "No channel specified")
+                } else if headers.text("Exten").is_empty() {
+                    error(id, "No extension specified")
+                } else {
+                    match ctx.pbx.channel_named(&channel) {
+                        None => error(id, "Channel specified does not exist"),
+                        // Only a bridged channel can be transferred; the demo's bridged
+                        // calls are scripted to the end, so they refuse it as well.
+                        Some(_) => error(id, "Transfer invalid"),
+                    }
+                }
+            }
+            "redirect" => redirect(id, &headers, ctx),
             "events" => match headers.get("EventMask").filter(|m| !m.is_empty()) {
                 None => error(id, "Invalid event mask"),
                 Some(mask) => {
@@ -314,6 +422,104 @@ impl Session {
         }
         w
     }
+}
+
+fn ok(id: Option<&[u8]>, message: &str) -> Vec<Effect> {
+    vec![
+        Effect::Send(Writer::response("Success", id, Some(message)).finish()),
+        Effect::Publish,
+    ]
+}
+
+/// `Getvar`: a channel's variable, or a global one without `Channel`.
+fn getvar(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) -> Vec<Effect> {
+    let (channel, name) = (headers.text("Channel"), headers.text("Variable"));
+    if name.is_empty() {
+        return error(id, "No variable specified");
+    }
+    let value = if channel.is_empty() {
+        ctx.pbx.global(&name).to_string()
+    } else {
+        let Some(ch) = ctx.pbx.channel_named(&channel) else {
+            return error(id, "No such channel");
+        };
+        ch.variables
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(String::new(), |(_, v)| v.clone())
+    };
+    let mut w = Writer::response("Success", id, None);
+    w.header("Variable", &name).header("Value", &value);
+    send(w.finish())
+}
+
+/// `Setvar`: on a channel (with its `VarSet` event) or, without `Channel`, global.
+fn setvar(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) -> Vec<Effect> {
+    let (channel, name) = (headers.text("Channel"), headers.text("Variable"));
+    if name.is_empty() {
+        return error(id, "No variable specified");
+    }
+    let value = headers.text("Value");
+    if channel.is_empty() {
+        ctx.pbx.set_global(&name, &value);
+    } else if !ctx.pbx.set_channel_var(&channel, &name, &value, ctx.now) {
+        return error(id, "No such channel");
+    }
+    ok(id, "Variable Set")
+}
+
+/// `DBGet`: one key, as a one-item list (vector of the real server).
+fn db_get(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) -> Vec<Effect> {
+    let (family, key) = (headers.text("Family"), headers.text("Key"));
+    if family.is_empty() {
+        return error(id, "No family specified.");
+    }
+    if key.is_empty() {
+        return error(id, "No key specified.");
+    }
+    let Some(value) = ctx.pbx.db_get(&family, &key) else {
+        return error(id, "Database entry not found");
+    };
+    let mut w = list_start(id, "Result will follow");
+    w.header("Event", "DBGetResponse")
+        .header("Family", &family)
+        .header("Key", &key)
+        .header("Val", value)
+        .action_id(id)
+        .end();
+    list_complete(&mut w, "DBGetComplete", id, 1);
+    send(w.into_bytes())
+}
+
+/// `Redirect` of one channel, with the checks of `action_redirect()`.
+fn redirect(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) -> Vec<Effect> {
+    let channel = headers.text("Channel");
+    if channel.is_empty() {
+        return error(id, "Channel not specified");
+    }
+    let priority = headers.text("Priority");
+    let priority = if priority.is_empty() {
+        1
+    } else {
+        match leading_int(&priority) {
+            Some(p) => p.max(1) as u32,
+            None => return error(id, "Invalid priority"),
+        }
+    };
+    if ctx.pbx.channel_named(&channel).is_none() {
+        return error(id, &format!("Channel does not exist: {channel}"));
+    }
+    let context = headers.text("Context");
+    if context.is_empty() {
+        return error(id, "Context not specified");
+    }
+    let exten = headers.text("Exten");
+    if exten.is_empty() {
+        return error(id, "Exten not specified");
+    }
+    ctx.pbx
+        .redirect(&channel, &context, &exten, priority, ctx.now);
+    ok(id, "Redirect successful")
 }
 
 fn send(bytes: Bytes) -> Vec<Effect> {
