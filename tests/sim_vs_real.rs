@@ -637,3 +637,76 @@ async fn variables_and_transfers_on_a_live_call_answer_alike() {
     }
     assert_eq!(runs[1].last(), runs[0].last(), "after the Redirect");
 }
+
+/// The dialect the real server speaks, from AMI_TEST_ASTERISK_VERSION (22 when unset).
+fn real_dialect() -> demo::Dialect {
+    std::env::var("AMI_TEST_ASTERISK_VERSION")
+        .ok()
+        .and_then(|v| v.split('.').next().and_then(|m| m.parse().ok()))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: run tests/harness (see README)"]
+async fn the_version_played_has_the_real_banner_and_core_fields() {
+    let real = real();
+    let mut users = Users::default();
+    users.add(&real.user, Secret::new(real.secret.clone()));
+    let sim = demo::start(DemoOptions {
+        calls_per_second: 0.0,
+        users,
+        asterisk: real_dialect(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    for addr in [real.addr, sim.local_addr()] {
+        let mut client = login(addr, &real, "off").await;
+        let mut mine = vec![vec![String::from_utf8_lossy(&client.banner).into_owned()]];
+        for action in [
+            "Action: CoreSettings\nActionID: v1",
+            "Action: CoreStatus\nActionID: v2",
+        ] {
+            let got = client.action(wire(action).as_bytes()).await;
+            mine.push(keys(got.last().unwrap()));
+            let ami = got
+                .last()
+                .unwrap()
+                .get_str("AMIversion")
+                .map(|v| v.into_owned());
+            mine.push(ami.into_iter().collect());
+        }
+        seen.push(mine);
+    }
+    assert_eq!(seen[1], seen[0]);
+}
+
+#[tokio::test]
+async fn asterisk_13_answers_command_with_response_follows() {
+    let mut users = Users::default();
+    users.add("admin", Secret::new("amp111".into()));
+    let sim = demo::start(DemoOptions {
+        calls_per_second: 0.0,
+        users,
+        asterisk: "13".parse().unwrap(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut client = Client::connect(sim.local_addr()).await;
+    assert_eq!(client.banner, b"Asterisk Call Manager/2.10.6");
+    client
+        .action(b"Action: Login\r\nActionID: l\r\nUsername: admin\r\nSecret: amp111\r\nEvents: off\r\n\r\n")
+        .await;
+    client
+        .send(b"Action: Command\r\nActionID: c13\r\nCommand: core show uptime\r\n\r\n")
+        .await;
+    let reply = client.next().await.unwrap();
+    assert!(reply.is("Response", "Follows"), "{reply:?}");
+    assert!(reply.is("ActionID", "c13"));
+    let settings = client
+        .action(b"Action: CoreSettings\r\nActionID: s\r\n\r\n")
+        .await;
+    assert!(settings[0].get("SoundsSearchCustomDir").is_none());
+}

@@ -16,6 +16,7 @@
 //! number, `600`/`support`. Other extensions fail like a missing one.
 
 pub mod actions;
+pub mod dialect;
 pub mod manager_conf;
 pub mod server;
 pub mod session;
@@ -23,6 +24,7 @@ pub mod sim;
 pub mod users;
 pub mod wire;
 
+pub use dialect::Dialect;
 pub use server::FloodRate;
 pub use users::{Users, UsersError};
 
@@ -49,6 +51,8 @@ pub struct DemoOptions {
     pub flood: Option<FloodRate>,
     /// Log connections on stderr (never in the TUI, where it would garble the screen).
     pub log: bool,
+    /// Which Asterisk to play (banner, CoreSettings, Command format).
+    pub asterisk: Dialect,
 }
 
 impl Default for DemoOptions {
@@ -60,6 +64,7 @@ impl Default for DemoOptions {
             users: Users::default(),
             flood: None,
             log: false,
+            asterisk: Dialect::default(),
         }
     }
 }
@@ -151,6 +156,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<DemoServer> {
         users,
         options.flood,
         options.log,
+        options.asterisk,
     ));
     let (shutdown, watcher) = watch::channel(false);
     let task = tokio::spawn(server::run(listener, shared.clone(), watcher));
@@ -184,6 +190,10 @@ pub struct ServeArgs {
     /// A user that may log in; repeat for more. Visible in the process list: prefer --users.
     #[arg(long = "user", value_name = "NAME:SECRET")]
     pub user: Vec<String>,
+    /// The Asterisk version to play: 22, 20, 18, 16 or 13 (banner, CoreSettings and
+    /// CoreStatus fields, 13's `Response: Follows` Command replies).
+    #[arg(long, value_name = "VERSION", default_value = "22")]
+    pub asterisk: Dialect,
     /// After login, stream call events to each client at this rate, or `max`, for benchmarks.
     #[arg(long, value_name = "EVENTS_PER_SEC|max")]
     pub flood: Option<FloodRate>,
@@ -205,6 +215,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("manager_conf", &self.manager_conf)
             .field("user", &users)
             .field("flood", &self.flood)
+            .field("asterisk", &self.asterisk)
             .finish()
     }
 }
@@ -257,11 +268,13 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
         users,
         flood: args.flood,
         log: true,
+        asterisk: args.asterisk,
     };
     let seed = options.seed;
     let server = start(options).await?;
     eprintln!(
-        "amicon serve: simulated Asterisk 22 AMI listening on {} (seed {seed})",
+        "amicon serve: simulated Asterisk {} AMI listening on {} (seed {seed})",
+        args.asterisk.asterisk_version(),
         server.local_addr()
     );
     if defaulted && !server.local_addr().ip().is_loopback() {

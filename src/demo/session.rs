@@ -8,6 +8,7 @@
 //! line and 128-header limits, and the event mask grammar of `strings_to_mask()`.
 
 use super::actions::{self, ACTIONS};
+use super::dialect::Dialect;
 use super::sim::{self, state_desc, CallId, Micros, OriginateRequest, Pbx};
 use super::users::Users;
 use super::wire::{class, escape_c, Writer};
@@ -18,7 +19,7 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use std::net::SocketAddr;
 
-/// The Asterisk version the demo claims; the suffix says what it really is.
+/// The Asterisk version the demo claims by default; the suffix says what it really is.
 pub const ASTERISK_VERSION: &str = "22.10.1-amicon-demo";
 pub const AMI_VERSION: &str = "11.0.0";
 pub const BANNER: &[u8] = b"Asterisk Call Manager/11.0.0\r\n";
@@ -62,6 +63,7 @@ pub struct Session {
     /// The logged-in user's `read` classes (events) and `write` classes (actions).
     read: u32,
     write: u32,
+    dialect: Dialect,
     local: SocketAddr,
     remote: SocketAddr,
     session_id: u64,
@@ -77,10 +79,16 @@ impl Session {
             mask: 0,
             read: 0,
             write: 0,
+            dialect: Dialect::default(),
             local,
             remote,
             session_id: 0x7f00_0000_0000 | rng.u64(..1 << 40) & !0xf,
         }
+    }
+
+    /// Plays this Asterisk version from now on.
+    pub fn set_dialect(&mut self, dialect: Dialect) {
+        self.dialect = dialect;
     }
 
     pub fn is_logged_in(&self) -> bool {
@@ -171,8 +179,8 @@ impl Session {
                 w.header("Ping", "Pong").header("Timestamp", timestamp(ctx.now));
                 send(w.finish())
             }
-            "coresettings" => send(core_settings(id)),
-            "corestatus" => send(core_status(id, ctx.pbx)),
+            "coresettings" => send(core_settings(id, self.dialect)),
+            "corestatus" => send(core_status(id, ctx.pbx, self.dialect)),
             "listcommands" => {
                 let mut w = Writer::response("Success", id, None);
                 for a in ACTIONS.iter().filter(|a| self.may_run(actions::authority(a))) {
@@ -182,7 +190,7 @@ impl Session {
             }
             "command" => match headers.get("Command").filter(|c| !c.is_empty()) {
                 None => error(id, "No command provided"),
-                Some(cli) => send(command(id, cli, ctx)),
+                Some(cli) => send(command(id, cli, ctx, self.dialect)),
             },
             "coreshowchannels" => send(core_show_channels(id, ctx)),
             "queuestatus" => send(queue_status(id, &headers, ctx)),
@@ -644,10 +652,10 @@ fn address(addr: SocketAddr) -> String {
     format!("{family}/TCP/{}/{}", addr.ip(), addr.port())
 }
 
-fn core_settings(id: Option<&[u8]>) -> Bytes {
+fn core_settings(id: Option<&[u8]>, dialect: Dialect) -> Bytes {
     let mut w = Writer::response("Success", id, None);
-    w.header("AMIversion", AMI_VERSION)
-        .header("AsteriskVersion", ASTERISK_VERSION)
+    w.header("AMIversion", dialect.ami_version())
+        .header("AsteriskVersion", dialect.asterisk_version())
         .header("SystemName", "")
         .header("CoreMaxCalls", "0")
         .header("CoreMaxLoadAvg", "0.000000")
@@ -656,12 +664,14 @@ fn core_settings(id: Option<&[u8]>) -> Bytes {
         .header("CoreMaxFilehandles", "0")
         .header("CoreRealTimeEnabled", "No")
         .header("CoreCDRenabled", "Yes")
-        .header("CoreHTTPenabled", "No")
-        .header("SoundsSearchCustomDir", "No");
+        .header("CoreHTTPenabled", "No");
+    if dialect.has_processed_calls() {
+        w.header("SoundsSearchCustomDir", "No");
+    }
     w.finish()
 }
 
-fn core_status(id: Option<&[u8]>, pbx: &Pbx) -> Bytes {
+fn core_status(id: Option<&[u8]>, pbx: &Pbx, dialect: Dialect) -> Bytes {
     let (y, mo, d, h, mi, s, _) = utc(pbx.started());
     let date = format!("{y:04}-{mo:02}-{d:02}");
     let time = format!("{h:02}:{mi:02}:{s:02}");
@@ -670,8 +680,10 @@ fn core_status(id: Option<&[u8]>, pbx: &Pbx) -> Bytes {
         .header("CoreStartupTime", &time)
         .header("CoreReloadDate", &date)
         .header("CoreReloadTime", &time)
-        .header("CoreCurrentCalls", pbx.active_calls().to_string())
-        .header("CoreProcessedCalls", pbx.processed_calls().to_string());
+        .header("CoreCurrentCalls", pbx.active_calls().to_string());
+    if dialect.has_processed_calls() {
+        w.header("CoreProcessedCalls", pbx.processed_calls().to_string());
+    }
     w.finish()
 }
 
@@ -947,12 +959,13 @@ const CLI: &[&str] = &[
     "manager show commands",
 ];
 
-fn command(id: Option<&[u8]>, cmd: &[u8], ctx: &Context<'_>) -> Bytes {
+fn command(id: Option<&[u8]>, cmd: &[u8], ctx: &Context<'_>, dialect: Dialect) -> Bytes {
     let cmd = String::from_utf8_lossy(cmd);
     let words: Vec<&str> = cmd.split_whitespace().collect();
     let lines: Option<Vec<String>> = match words.as_slice() {
         ["core", "show", "version"] => Some(vec![format!(
-            "Asterisk {ASTERISK_VERSION} built by amicon @ demo on a simulated PBX running Linux"
+            "Asterisk {} built by amicon @ demo on a simulated PBX running Linux",
+            dialect.asterisk_version()
         )]),
         ["core", "show", "channels"] => Some(show_channels(ctx)),
         ["core", "show", "uptime"] => {
@@ -993,6 +1006,24 @@ fn command(id: Option<&[u8]>, cmd: &[u8], ctx: &Context<'_>) -> Bytes {
         }
         _ => None,
     };
+    if dialect.command_follows() {
+        // Asterisk 13: the raw CLI text, lines ended by a bare LF, up to --END COMMAND--.
+        let text = match lines {
+            Some(lines) => lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+            None => format!(
+                "No such command '{cmd}' (type 'core show help {}' for other possible commands)\n",
+                best_prefix(&words)
+            ),
+        };
+        let mut w = Writer::new();
+        w.header("Response", "Follows")
+            .header("Privilege", "Command");
+        w.action_id(id);
+        let mut bytes = w.into_bytes().to_vec();
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.extend_from_slice(b"--END COMMAND--\r\n\r\n");
+        return Bytes::from(bytes);
+    }
     match lines {
         Some(lines) => {
             let mut w = Writer::response("Success", id, Some("Command output follows"));
