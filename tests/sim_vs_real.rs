@@ -710,3 +710,105 @@ async fn asterisk_13_answers_command_with_response_follows() {
         .await;
     assert!(settings[0].get("SoundsSearchCustomDir").is_none());
 }
+
+/// One line of a session's shape: the message's name and its header names.
+fn shape(m: &Message) -> String {
+    let name = m
+        .get_str("Event")
+        .map(|e| e.into_owned())
+        .unwrap_or_else(|| format!("Response:{}", m.get_str("Response").unwrap_or_default()));
+    format!("{name} = {}", keys(m).join(","))
+}
+
+/// A client library's typical session (pyst2, panoramisk: login, a list, an originate,
+/// a hangup and its events, logoff) against the `amicon serve` binary, shaped exactly as
+/// the same session on the real Asterisk 22 (`fixtures/demo/client-session-asterisk22.txt`).
+#[tokio::test]
+async fn a_client_librarys_session_on_amicon_serve_has_the_real_shape() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = format!("{}/tests/fixtures/manager.conf", env!("CARGO_MANIFEST_DIR"));
+    struct Serve(std::process::Child);
+    impl Drop for Serve {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut serve = Serve(
+        std::process::Command::new(env!("CARGO_BIN_EXE_amicon"))
+            .args(["serve", "--rate", "0", "--manager-conf", &conf, "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = serve.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("listening on") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let started = rx.recv_timeout(READ_TIMEOUT).is_ok();
+    assert!(started, "amicon serve starts");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut client = Client::connect(addr).await;
+    let mut seen = Vec::new();
+    let mut record = |list: &[Message], keep: &dyn Fn(&Message) -> bool| {
+        seen.extend(list.iter().filter(|m| keep(m)).map(shape));
+    };
+    let login = client
+        .action(b"Action: Login\r\nActionID: 1\r\nUsername: admin\r\nSecret: amp111\r\nEvents: call\r\n\r\n")
+        .await;
+    record(&login, &|m| m.is("ActionID", "1"));
+    let list = client
+        .action(b"Action: CoreShowChannels\r\nActionID: 2\r\n\r\n")
+        .await;
+    record(&list, &|m| {
+        m.is("ActionID", "2") && !m.is("Event", "CoreShowChannel")
+    });
+    client
+        .send(b"Action: Originate\r\nActionID: 3\r\nChannel: Local/long@test\r\nContext: test\r\nExten: long\r\nPriority: 1\r\nAsync: true\r\n\r\n")
+        .await;
+    let up = client
+        .until(|m| m.is("Event", "OriginateResponse") && m.is("ActionID", "3"))
+        .await;
+    record(&up, &|m| m.is("ActionID", "3"));
+    let one = up.last().unwrap().get_str("Channel").unwrap().into_owned();
+    let base = one.rsplit_once(';').unwrap().0.to_string();
+    client
+        .send(format!("Action: Hangup\r\nActionID: 4\r\nChannel: {one}\r\n\r\n").as_bytes())
+        .await;
+    let mut hangups = 0;
+    let gone = client
+        .until(|m| {
+            let ours = m.is("Event", "Hangup")
+                && m.get_str("Channel").is_some_and(|c| c.starts_with(&base));
+            hangups += usize::from(ours);
+            hangups == 2
+        })
+        .await;
+    record(&gone, &|m| {
+        m.is("ActionID", "4")
+            || (m.is("Event", "Hangup")
+                && m.get_str("Channel").is_some_and(|c| c.starts_with(&base)))
+    });
+    let bye = client
+        .action(b"Action: Logoff\r\nActionID: 5\r\n\r\n")
+        .await;
+    record(&bye, &|m| m.is("ActionID", "5"));
+    let expected = demo_fixture("client-session-asterisk22.txt");
+    let expected: Vec<&str> = std::str::from_utf8(&expected).unwrap().lines().collect();
+    assert_eq!(seen, expected);
+    drop(serve);
+}
