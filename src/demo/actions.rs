@@ -25,6 +25,34 @@ const ACTION_ID: (&str, bool, &str) = (
 /// Sorted case-insensitively, the order `ListCommands` uses.
 pub const ACTIONS: &[ActionDoc] = &[
     ActionDoc {
+        name: "Atxfer",
+        synopsis: "Attended transfer. ",
+        provided_by: "builtin",
+        since: "1.6.1",
+        description: &["Starts an attended transfer with the channel's feature code; none is configured in the demo."],
+        params: &[
+            ACTION_ID,
+            ("Channel", true, "Transferer's channel."),
+            ("Exten", true, "Extension to transfer to."),
+            ("Context", false, "Context to transfer to.")
+        ],
+        privilege: "call,all",
+    },
+    ActionDoc {
+        name: "BlindTransfer",
+        synopsis: "Blind transfer channel(s) to the given destination ",
+        provided_by: "builtin",
+        since: "12.0.0",
+        description: &["Transfers a bridged channel's peer to an extension."],
+        params: &[
+            ACTION_ID,
+            ("Channel", true, "The channel to transfer."),
+            ("Context", false, "Context to transfer to."),
+            ("Exten", false, "Extension to transfer to.")
+        ],
+        privilege: "call,all",
+    },
+    ActionDoc {
         name: "Challenge",
         synopsis: "Generate Challenge for MD5 Auth. ",
         provided_by: "builtin",
@@ -70,6 +98,59 @@ pub const ACTIONS: &[ActionDoc] = &[
         privilege: "system,reporting,all",
     },
     ActionDoc {
+        name: "DBDel",
+        synopsis: "Delete DB entry. ",
+        provided_by: "builtin",
+        since: "1.6.0",
+        description: &["Deletes one key of the AstDB."],
+        params: &[
+            ACTION_ID,
+            ("Family", true, "The family."),
+            ("Key", true, "The key.")
+        ],
+        privilege: "system,all",
+    },
+    ActionDoc {
+        name: "DBDelTree",
+        synopsis: "Delete DB Tree. ",
+        provided_by: "builtin",
+        since: "1.6.0",
+        description: &["Deletes a family of the AstDB, or the keys under Key in it."],
+        params: &[
+            ACTION_ID,
+            ("Family", true, "The family."),
+            ("Key", false, "Only the keys under this one.")
+        ],
+        privilege: "system,all",
+    },
+    ActionDoc {
+        name: "DBGet",
+        synopsis: "Get DB Entry. ",
+        provided_by: "builtin",
+        since: "1.6.0",
+        description: &["Returns one key of the AstDB as a DBGetResponse event."],
+        params: &[
+            ACTION_ID,
+            ("Family", true, "The family."),
+            ("Key", true, "The key.")
+        ],
+        privilege: "system,reporting,all",
+    },
+    ActionDoc {
+        name: "DBPut",
+        synopsis: "Put DB entry. ",
+        provided_by: "builtin",
+        since: "1.6.0",
+        description: &["Stores one key of the AstDB."],
+        params: &[
+            ACTION_ID,
+            ("Family", true, "The family."),
+            ("Key", true, "The key."),
+            ("Val", false, "The value.")
+        ],
+        privilege: "system,all",
+    },
+    ActionDoc {
         name: "Events",
         synopsis: "Control Event Flow. ",
         provided_by: "builtin",
@@ -84,6 +165,32 @@ pub const ACTIONS: &[ActionDoc] = &[
             ),
         ],
         privilege: "<none>",
+    },
+    ActionDoc {
+        name: "ExtensionState",
+        synopsis: "Check Extension Status. ",
+        provided_by: "builtin",
+        since: "1.2.0",
+        description: &["Reports the hint state of an extension."],
+        params: &[
+            ACTION_ID,
+            ("Exten", true, "Extension to check."),
+            ("Context", true, "Context of the extension.")
+        ],
+        privilege: "call,reporting,all",
+    },
+    ActionDoc {
+        name: "Getvar",
+        synopsis: "Gets a channel variable or function value. ",
+        provided_by: "builtin",
+        since: "1.2.0",
+        description: &["Returns a channel variable, or a global one without Channel."],
+        params: &[
+            ACTION_ID,
+            ("Channel", false, "The channel; none for a global variable."),
+            ("Variable", true, "The variable name.")
+        ],
+        privilege: "call,reporting,all",
     },
     ActionDoc {
         name: "Hangup",
@@ -214,6 +321,48 @@ pub const ACTIONS: &[ActionDoc] = &[
         privilege: "<none>",
     },
     ActionDoc {
+        name: "Redirect",
+        synopsis: "Redirect (transfer) a call. ",
+        provided_by: "builtin",
+        since: "0.2.0",
+        description: &["Sends a channel to another extension."],
+        params: &[
+            ACTION_ID,
+            ("Channel", true, "The channel to redirect."),
+            ("ExtraChannel", false, "A second channel to redirect."),
+            ("Exten", true, "Extension to go to."),
+            ("Context", true, "Context to go to."),
+            ("Priority", true, "Priority to go to.")
+        ],
+        privilege: "call,all",
+    },
+    ActionDoc {
+        name: "Reload",
+        synopsis: "Send a reload event. ",
+        provided_by: "builtin",
+        since: "1.2.0",
+        description: &["Reloads the configuration, or one module."],
+        params: &[
+            ACTION_ID,
+            ("Module", false, "Only this module.")
+        ],
+        privilege: "system,config,all",
+    },
+    ActionDoc {
+        name: "Setvar",
+        synopsis: "Sets a channel variable or function value. ",
+        provided_by: "builtin",
+        since: "0.2.0",
+        description: &["Sets a channel variable, or a global one without Channel."],
+        params: &[
+            ACTION_ID,
+            ("Channel", false, "The channel; none for a global variable."),
+            ("Variable", true, "The variable name."),
+            ("Value", true, "The value.")
+        ],
+        privilege: "call,all",
+    },
+    ActionDoc {
         name: "Status",
         synopsis: "List channel status. ",
         provided_by: "builtin",
@@ -245,6 +394,16 @@ pub const ACTIONS: &[ActionDoc] = &[
         privilege: "user,all",
     },
 ];
+
+/// The classes an action needs (`authority`): its privilege list without `all`; 0 for
+/// `<none>` (anyone logged in).
+pub fn authority(doc: &ActionDoc) -> u32 {
+    doc.privilege
+        .split(',')
+        .filter(|p| *p != "all")
+        .map(super::users::parse_perm)
+        .fold(0, |mask, bit| mask | bit)
+}
 
 pub fn find(name: &str) -> Option<&'static ActionDoc> {
     ACTIONS.iter().find(|a| a.name.eq_ignore_ascii_case(name))

@@ -16,12 +16,15 @@
 //! number, `600`/`support`. Other extensions fail like a missing one.
 
 pub mod actions;
+pub mod dialect;
+pub mod manager_conf;
 pub mod server;
 pub mod session;
 pub mod sim;
 pub mod users;
 pub mod wire;
 
+pub use dialect::Dialect;
 pub use server::FloodRate;
 pub use users::{Users, UsersError};
 
@@ -48,6 +51,8 @@ pub struct DemoOptions {
     pub flood: Option<FloodRate>,
     /// Log connections on stderr (never in the TUI, where it would garble the screen).
     pub log: bool,
+    /// Which Asterisk to play (banner, CoreSettings, Command format).
+    pub asterisk: Dialect,
 }
 
 impl Default for DemoOptions {
@@ -59,6 +64,7 @@ impl Default for DemoOptions {
             users: Users::default(),
             flood: None,
             log: false,
+            asterisk: Dialect::default(),
         }
     }
 }
@@ -150,6 +156,7 @@ pub async fn start(options: DemoOptions) -> std::io::Result<DemoServer> {
         users,
         options.flood,
         options.log,
+        options.asterisk,
     ));
     let (shutdown, watcher) = watch::channel(false);
     let task = tokio::spawn(server::run(listener, shared.clone(), watcher));
@@ -176,9 +183,17 @@ pub struct ServeArgs {
     /// File of users, one `name = secret` per line (`#` comments; TOML strings work).
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
+    /// Users, rights and address rules from an Asterisk `manager.conf` (sections with
+    /// `secret`, `read`, `write`, `permit`, `deny`), enforced on actions and events.
+    #[arg(long, value_name = "FILE")]
+    pub manager_conf: Option<PathBuf>,
     /// A user that may log in; repeat for more. Visible in the process list: prefer --users.
     #[arg(long = "user", value_name = "NAME:SECRET")]
     pub user: Vec<String>,
+    /// The Asterisk version to play: 22, 20, 18, 16 or 13 (banner, CoreSettings and
+    /// CoreStatus fields, 13's `Response: Follows` Command replies).
+    #[arg(long, value_name = "VERSION", default_value = "22")]
+    pub asterisk: Dialect,
     /// After login, stream call events to each client at this rate, or `max`, for benchmarks.
     #[arg(long, value_name = "EVENTS_PER_SEC|max")]
     pub flood: Option<FloodRate>,
@@ -197,8 +212,10 @@ impl std::fmt::Debug for ServeArgs {
             .field("rate", &self.rate)
             .field("seed", &self.seed)
             .field("users", &self.users)
+            .field("manager_conf", &self.manager_conf)
             .field("user", &users)
             .field("flood", &self.flood)
+            .field("asterisk", &self.asterisk)
             .finish()
     }
 }
@@ -213,6 +230,19 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
         if users.is_empty() {
             let message = format!(
                 "{}: no users in this file (expected `name = secret` lines)",
+                path.display()
+            );
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                message,
+            ));
+        }
+    }
+    if let Some(path) = &args.manager_conf {
+        users.add_manager_conf(path).map_err(invalid)?;
+        if users.is_empty() {
+            let message = format!(
+                "{}: no users in this file (expected [name] sections with a secret)",
                 path.display()
             );
             return Err(std::io::Error::new(
@@ -238,11 +268,13 @@ pub async fn serve(args: ServeArgs) -> std::io::Result<()> {
         users,
         flood: args.flood,
         log: true,
+        asterisk: args.asterisk,
     };
     let seed = options.seed;
     let server = start(options).await?;
     eprintln!(
-        "amicon serve: simulated Asterisk 22 AMI listening on {} (seed {seed})",
+        "amicon serve: simulated Asterisk {} AMI listening on {} (seed {seed})",
+        args.asterisk.asterisk_version(),
         server.local_addr()
     );
     if defaulted && !server.local_addr().ip().is_loopback() {

@@ -7,7 +7,8 @@
 //! channel overwrites its events is disconnected (Asterisk drops slow readers too), so
 //! memory per connection stays bounded and no client slows another.
 
-use super::session::{Context, Effect, Session, BANNER};
+use super::dialect::Dialect;
+use super::session::{Context, Effect, Session};
 use super::sim::{Micros, Pbx, SimEvent};
 use super::users::Users;
 use crate::ami::message::{MAX_HEADERS, MAX_LINE};
@@ -149,6 +150,7 @@ pub(crate) struct Shared {
     connections: AtomicU64,
     seed: u64,
     log: bool,
+    dialect: Dialect,
 }
 
 impl Shared {
@@ -158,6 +160,7 @@ impl Shared {
         users: Users,
         flood: Option<FloodRate>,
         log: bool,
+        dialect: Dialect,
     ) -> Self {
         let (events, _) = broadcast::channel(BACKLOG);
         Shared {
@@ -169,6 +172,7 @@ impl Shared {
             connections: AtomicU64::new(0),
             seed,
             log,
+            dialect,
         }
     }
 
@@ -315,7 +319,8 @@ async fn serve_connection(
         local,
         remote,
     );
-    if let Err(e) = write(&mut out, BANNER).await {
+    session.set_dialect(shared.dialect);
+    if let Err(e) = write(&mut out, &shared.dialect.banner()).await {
         return End::Error(e);
     }
     let mut flooding = false;

@@ -8,6 +8,7 @@
 //! line and 128-header limits, and the event mask grammar of `strings_to_mask()`.
 
 use super::actions::{self, ACTIONS};
+use super::dialect::Dialect;
 use super::sim::{self, state_desc, CallId, Micros, OriginateRequest, Pbx};
 use super::users::Users;
 use super::wire::{class, escape_c, Writer};
@@ -18,7 +19,7 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use std::net::SocketAddr;
 
-/// The Asterisk version the demo claims; the suffix says what it really is.
+/// The Asterisk version the demo claims by default; the suffix says what it really is.
 pub const ASTERISK_VERSION: &str = "22.10.1-amicon-demo";
 pub const AMI_VERSION: &str = "11.0.0";
 pub const BANNER: &[u8] = b"Asterisk Call Manager/11.0.0\r\n";
@@ -59,6 +60,10 @@ pub struct Session {
     user: Option<String>,
     challenge: String,
     mask: u32,
+    /// The logged-in user's `read` classes (events) and `write` classes (actions).
+    read: u32,
+    write: u32,
+    dialect: Dialect,
     local: SocketAddr,
     remote: SocketAddr,
     session_id: u64,
@@ -72,10 +77,18 @@ impl Session {
             user: None,
             challenge: rng.u32(100_000_000..2_000_000_000).to_string(),
             mask: 0,
+            read: 0,
+            write: 0,
+            dialect: Dialect::default(),
             local,
             remote,
             session_id: 0x7f00_0000_0000 | rng.u64(..1 << 40) & !0xf,
         }
+    }
+
+    /// Plays this Asterisk version from now on.
+    pub fn set_dialect(&mut self, dialect: Dialect) {
+        self.dialect = dialect;
     }
 
     pub fn is_logged_in(&self) -> bool {
@@ -91,9 +104,16 @@ impl Session {
         }
     }
 
-    /// Whether an event of `event_class` goes to this session.
+    /// Whether an event of `event_class` goes to this session: every class of the event
+    /// must be both readable by the user and in the session's mask (`process_events()`).
     pub fn wants(&self, event_class: u32) -> bool {
-        self.event_mask() & event_class != 0
+        event_class != 0 && self.event_mask() & self.read & event_class == event_class
+    }
+
+    /// Whether the user's `write` classes allow an action needing `authority` (any one
+    /// of its classes is enough; 0 means anyone).
+    fn may_run(&self, authority: u32) -> bool {
+        authority == 0 || self.write & authority != 0
     }
 
     /// The answer to a message the decoder had to skip (too large to be an action).
@@ -134,6 +154,11 @@ impl Session {
         if self.user.is_none() && !matches!(lower.as_str(), "login" | "challenge" | "logoff") {
             return error(id, "Permission denied");
         }
+        if let Some(doc) = actions::find(&lower) {
+            if self.user.is_some() && !self.may_run(actions::authority(doc)) {
+                return error(id, "Permission denied");
+            }
+        }
         match lower.as_str() {
             "login" => self.login(&headers, ctx),
             "challenge" => {
@@ -154,18 +179,18 @@ impl Session {
                 w.header("Ping", "Pong").header("Timestamp", timestamp(ctx.now));
                 send(w.finish())
             }
-            "coresettings" => send(core_settings(id)),
-            "corestatus" => send(core_status(id, ctx.pbx)),
+            "coresettings" => send(core_settings(id, self.dialect)),
+            "corestatus" => send(core_status(id, ctx.pbx, self.dialect)),
             "listcommands" => {
                 let mut w = Writer::response("Success", id, None);
-                for a in ACTIONS {
+                for a in ACTIONS.iter().filter(|a| self.may_run(actions::authority(a))) {
                     w.header(a.name, format!("{} (Priv: {})", a.synopsis, a.privilege));
                 }
                 send(w.finish())
             }
             "command" => match headers.get("Command").filter(|c| !c.is_empty()) {
                 None => error(id, "No command provided"),
-                Some(cli) => send(command(id, cli, ctx)),
+                Some(cli) => send(command(id, cli, ctx, self.dialect)),
             },
             "coreshowchannels" => send(core_show_channels(id, ctx)),
             "queuestatus" => send(queue_status(id, &headers, ctx)),
@@ -174,6 +199,114 @@ impl Session {
             "userevent" => user_event(id, msg, &headers, ctx),
             "originate" => originate(id, &headers, ctx),
             "hangup" => hangup(id, &headers, ctx),
+            "getvar" => getvar(id, &headers, ctx),
+            "setvar" => setvar(id, &headers, ctx),
+            "dbget" => db_get(id, &headers, ctx),
+            "dbput" => {
+                let (family, key) = (headers.text("Family"), headers.text("Key"));
+                if family.is_empty() {
+                    error(id, "No family specified")
+                } else if key.is_empty() {
+                    error(id, "No key specified")
+                } else {
+                    ctx.pbx.db_put(&family, &key, &headers.text("Val"));
+                    ok(id, "Updated database successfully")
+                }
+            }
+            "dbdel" => {
+                let (family, key) = (headers.text("Family"), headers.text("Key"));
+                if family.is_empty() {
+                    error(id, "No family specified.")
+                } else if key.is_empty() {
+                    error(id, "No key specified.")
+                } else if ctx.pbx.db_del(&family, &key) {
+                    ok(id, "Key deleted successfully")
+                } else {
+                    error(id, "Database entry could not be deleted")
+                }
+            }
+            "dbdeltree" => {
+                let (family, key) = (headers.text("Family"), headers.text("Key"));
+                if family.is_empty() {
+                    error(id, "No family specified.")
+                } else if ctx
+                    .pbx
+                    .db_deltree(&family, Some(key.as_str()).filter(|k| !k.is_empty()))
+                    > 0
+                {
+                    ok(id, "Key tree deleted successfully")
+                } else {
+                    error(id, "Database entry not found")
+                }
+            }
+            "reload" => {
+                let module = headers.text("Module");
+                // The modules a reload of the demo can name (what it runs).
+                const MODULES: &[&str] = &[
+                    "app_queue",
+                    "app_queue.so",
+                    "chan_pjsip",
+                    "chan_pjsip.so",
+                    "res_pjsip",
+                    "res_pjsip.so",
+                    "pbx_config",
+                    "pbx_config.so",
+                    "manager",
+                    "dialplan",
+                    "extconfig",
+                    "cdr",
+                    "features",
+                ];
+                if module.is_empty() || MODULES.contains(&module.as_str()) {
+                    ok(id, "Module Reloaded")
+                } else {
+                    error(id, "No such module")
+                }
+            }
+            "extensionstate" => {
+                let (exten, context) = (headers.text("Exten"), headers.text("Context"));
+                if exten.is_empty() {
+                    return error(id, "Extension not specified");
+                }
+                // The demo dialplan, like the test server's, has no hints: -1 Unknown.
+                let context = if context.is_empty() { "default".to_string() } else { context };
+                let mut w = Writer::response("Success", id, Some("Extension Status"));
+                w.header("Exten", &exten)
+                    .header("Context", &context)
+                    .header("Hint", "")
+                    .header("Status", "-1")
+                    .header("StatusText", "Unknown");
+                send(w.finish())
+            }
+            "atxfer" => {
+                let channel = headers.text("Channel");
+                if channel.is_empty() {
+                    error(id, "No channel specified")
+                } else if headers.text("Exten").is_empty() {
+                    error(id, "No extension specified")
+                } else if ctx.pbx.channel_named(&channel).is_none() {
+                    error(id, "Channel specified does not exist")
+                } else {
+                    // features.conf of the demo sets no `atxfer` code, like a stock one.
+                    error(id, "No attended transfer feature code found")
+                }
+            }
+            "blindtransfer" => {
+                let channel = headers.text("Channel");
+                if channel.is_empty() {
+                    error(id, "No channel specified")
+                } else if headers.text("Exten").is_empty() {
+                    error(id, "No extension specified")
+                } else {
+                    match ctx.pbx.channel_named(&channel) {
+                        None => error(id, "Channel specified does not exist"),
+                        // Only a bridged channel can be transferred; the demo's bridged
+                        // calls are scripted to the end, so they refuse it as well.
+                        Some(_) => error(id, "Transfer invalid"),
+                    }
+                }
+            }
+            "redirect" => redirect(id, &headers, ctx),
             "events" => match headers.get("EventMask").filter(|m| !m.is_empty()) {
                 None => error(id, "Invalid event mask"),
                 Some(mask) => {
@@ -197,29 +330,56 @@ impl Session {
         }
         let name =
             String::from_utf8_lossy(headers.get("Username").unwrap_or_default()).into_owned();
-        let accepted = ctx.users.secret(&name).is_some_and(|secret| {
-            if headers
-                .get("AuthType")
-                .is_some_and(|t| t.eq_ignore_ascii_case(b"md5"))
-            {
-                let mut hasher = Md5::new();
-                hasher.update(self.challenge.as_bytes());
-                hasher.update(secret.expose().as_bytes());
-                let key: String = hasher
-                    .finalize()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                headers.get("Key") == Some(key.as_bytes())
-            } else {
-                headers.get("Secret") == Some(secret.expose().as_bytes())
-            }
-        });
-        if !accepted {
-            return vec![Effect::FailAndClose(
-                Writer::response("Error", id, Some("Authentication failed")).finish(),
-            )];
+        // `authenticate()`: the user, its address rules, then the secret or the MD5 key;
+        // each failure is a security event for the sessions that may read them.
+        let failed = |ctx: &mut Context<'_>, event: Bytes| {
+            ctx.pbx.inject(class::SECURITY, event);
+            vec![
+                Effect::Publish,
+                Effect::FailAndClose(
+                    Writer::response("Error", id, Some("Authentication failed")).finish(),
+                ),
+            ]
+        };
+        let Some(user) = ctx.users.get(&name).cloned() else {
+            let event = self.security_event("InvalidAccountID", "Error", 1, &name, ctx.now);
+            return failed(ctx, event.finish());
+        };
+        if !user.acl.allows(self.remote.ip()) {
+            let event = self.security_event("FailedACL", "Error", 1, &name, ctx.now);
+            return failed(ctx, event.finish());
         }
+        let secret = user.secret.expose();
+        if headers
+            .get("AuthType")
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"md5"))
+        {
+            let mut hasher = Md5::new();
+            hasher.update(self.challenge.as_bytes());
+            hasher.update(secret.as_bytes());
+            let key: String = hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let given = headers.get("Key").unwrap_or_default();
+            if given != key.as_bytes() {
+                // Asterisk 22 names no account here, and says what it expected.
+                let mut event =
+                    self.security_event("ChallengeResponseFailed", "Error", 1, "", ctx.now);
+                event
+                    .header("Challenge", &self.challenge)
+                    .header("Response", given)
+                    .header("ExpectedResponse", &key);
+                event.header("SessionTV", "1970-01-01T00:00:00.000+0000");
+                return failed(ctx, event.finish());
+            }
+        } else if headers.get("Secret") != Some(secret.as_bytes()) {
+            let event = self.security_event("InvalidPassword", "Error", 2, &name, ctx.now);
+            return failed(ctx, event.finish());
+        }
+        self.read = user.read;
+        self.write = user.write;
         self.mask = match headers.get("Events").filter(|e| !e.is_empty()) {
             Some(events) => parse_mask(events),
             None => class::ALL,
@@ -228,32 +388,146 @@ impl Session {
             Writer::response("Success", id, Some("Authentication accepted")).finish(),
         )];
         let uptime = ctx.now.saturating_sub(ctx.pbx.started()) / 1_000_000;
-        if self.mask & class::SYSTEM != 0 {
+        if self.mask & self.read & class::SYSTEM != 0 {
             let mut w = Writer::event("FullyBooted", "system,all");
             w.header("Uptime", uptime.to_string())
                 .header("LastReload", uptime.to_string())
                 .header("Status", "Fully Booted");
             out.push(Effect::Send(w.finish()));
         }
-        if self.mask & class::SECURITY != 0 {
-            let tv = event_tv(ctx.now);
-            let mut w = Writer::event("SuccessfulAuth", "security,all");
-            w.header("EventTV", &tv)
-                .header("Severity", "Informational")
-                .header("Service", "AMI")
-                .header("EventVersion", "1")
-                .header("AccountID", &name)
-                .header("SessionID", format!("0x{:x}", self.session_id))
-                .header("LocalAddress", address(self.local))
-                .header("RemoteAddress", address(self.remote))
-                .header("UsingPassword", "0")
-                .header("SessionTV", &tv);
-            out.push(Effect::Send(w.finish()));
-        }
+        // Every session that may read `security` hears of the login, this one included.
+        let tv = event_tv(ctx.now);
+        let mut w = self.security_event("SuccessfulAuth", "Informational", 1, &name, ctx.now);
+        w.header("UsingPassword", "0").header("SessionTV", &tv);
+        ctx.pbx.inject(class::SECURITY, w.finish());
         self.user = Some(name);
         out.push(Effect::EventMaskSet);
+        out.push(Effect::Publish);
         out
     }
+
+    /// The common head of a security event (`security_events.c`); failures end with a
+    /// zero `SessionTV`, which the caller adds when it adds other fields first.
+    fn security_event(
+        &self,
+        name: &str,
+        severity: &str,
+        version: u32,
+        account: &str,
+        now: Micros,
+    ) -> Writer {
+        let mut w = Writer::event(name, "security,all");
+        w.header("EventTV", event_tv(now))
+            .header("Severity", severity)
+            .header("Service", "AMI")
+            .header("EventVersion", version.to_string())
+            .header("AccountID", account)
+            .header("SessionID", format!("0x{:x}", self.session_id))
+            .header("LocalAddress", address(self.local))
+            .header("RemoteAddress", address(self.remote));
+        if severity == "Error" && name != "ChallengeResponseFailed" {
+            w.header("SessionTV", "1970-01-01T00:00:00.000+0000");
+        }
+        w
+    }
+}
+
+fn ok(id: Option<&[u8]>, message: &str) -> Vec<Effect> {
+    vec![
+        Effect::Send(Writer::response("Success", id, Some(message)).finish()),
+        Effect::Publish,
+    ]
+}
+
+/// `Getvar`: a channel's variable, or a global one without `Channel`.
+fn getvar(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) -> Vec<Effect> {
+    let (channel, name) = (headers.text("Channel"), headers.text("Variable"));
+    if name.is_empty() {
+        return error(id, "No variable specified");
+    }
+    let value = if channel.is_empty() {
+        ctx.pbx.global(&name).to_string()
+    } else {
+        let Some(ch) = ctx.pbx.channel_named(&channel) else {
+            return error(id, "No such channel");
+        };
+        ch.variables
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(String::new(), |(_, v)| v.clone())
+    };
+    let mut w = Writer::response("Success", id, None);
+    w.header("Variable", &name).header("Value", &value);
+    send(w.finish())
+}
+
+/// `Setvar`: on a channel (with its `VarSet` event) or, without `Channel`, global.
+fn setvar(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) -> Vec<Effect> {
+    let (channel, name) = (headers.text("Channel"), headers.text("Variable"));
+    if name.is_empty() {
+        return error(id, "No variable specified");
+    }
+    let value = headers.text("Value");
+    if channel.is_empty() {
+        ctx.pbx.set_global(&name, &value);
+    } else if !ctx.pbx.set_channel_var(&channel, &name, &value, ctx.now) {
+        return error(id, "No such channel");
+    }
+    ok(id, "Variable Set")
+}
+
+/// `DBGet`: one key, as a one-item list (vector of the real server).
+fn db_get(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) -> Vec<Effect> {
+    let (family, key) = (headers.text("Family"), headers.text("Key"));
+    if family.is_empty() {
+        return error(id, "No family specified.");
+    }
+    if key.is_empty() {
+        return error(id, "No key specified.");
+    }
+    let Some(value) = ctx.pbx.db_get(&family, &key) else {
+        return error(id, "Database entry not found");
+    };
+    let mut w = list_start(id, "Result will follow");
+    w.header("Event", "DBGetResponse")
+        .header("Family", &family)
+        .header("Key", &key)
+        .header("Val", value)
+        .action_id(id)
+        .end();
+    list_complete(&mut w, "DBGetComplete", id, 1);
+    send(w.into_bytes())
+}
+
+/// `Redirect` of one channel, with the checks of `action_redirect()`.
+fn redirect(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &mut Context<'_>) -> Vec<Effect> {
+    let channel = headers.text("Channel");
+    if channel.is_empty() {
+        return error(id, "Channel not specified");
+    }
+    let priority = headers.text("Priority");
+    let priority = if priority.is_empty() {
+        1
+    } else {
+        match leading_int(&priority) {
+            Some(p) => p.max(1) as u32,
+            None => return error(id, "Invalid priority"),
+        }
+    };
+    if ctx.pbx.channel_named(&channel).is_none() {
+        return error(id, &format!("Channel does not exist: {channel}"));
+    }
+    let context = headers.text("Context");
+    if context.is_empty() {
+        return error(id, "Context not specified");
+    }
+    let exten = headers.text("Exten");
+    if exten.is_empty() {
+        return error(id, "Exten not specified");
+    }
+    ctx.pbx
+        .redirect(&channel, &context, &exten, priority, ctx.now);
+    ok(id, "Redirect successful")
 }
 
 fn send(bytes: Bytes) -> Vec<Effect> {
@@ -368,10 +642,10 @@ fn address(addr: SocketAddr) -> String {
     format!("{family}/TCP/{}/{}", addr.ip(), addr.port())
 }
 
-fn core_settings(id: Option<&[u8]>) -> Bytes {
+fn core_settings(id: Option<&[u8]>, dialect: Dialect) -> Bytes {
     let mut w = Writer::response("Success", id, None);
-    w.header("AMIversion", AMI_VERSION)
-        .header("AsteriskVersion", ASTERISK_VERSION)
+    w.header("AMIversion", dialect.ami_version())
+        .header("AsteriskVersion", dialect.asterisk_version())
         .header("SystemName", "")
         .header("CoreMaxCalls", "0")
         .header("CoreMaxLoadAvg", "0.000000")
@@ -380,12 +654,14 @@ fn core_settings(id: Option<&[u8]>) -> Bytes {
         .header("CoreMaxFilehandles", "0")
         .header("CoreRealTimeEnabled", "No")
         .header("CoreCDRenabled", "Yes")
-        .header("CoreHTTPenabled", "No")
-        .header("SoundsSearchCustomDir", "No");
+        .header("CoreHTTPenabled", "No");
+    if dialect.has_processed_calls() {
+        w.header("SoundsSearchCustomDir", "No");
+    }
     w.finish()
 }
 
-fn core_status(id: Option<&[u8]>, pbx: &Pbx) -> Bytes {
+fn core_status(id: Option<&[u8]>, pbx: &Pbx, dialect: Dialect) -> Bytes {
     let started = utc(pbx.started());
     let (date, time) = (started[..10].to_string(), started[11..19].to_string());
     let mut w = Writer::response("Success", id, None);
@@ -393,8 +669,10 @@ fn core_status(id: Option<&[u8]>, pbx: &Pbx) -> Bytes {
         .header("CoreStartupTime", &time)
         .header("CoreReloadDate", &date)
         .header("CoreReloadTime", &time)
-        .header("CoreCurrentCalls", pbx.active_calls().to_string())
-        .header("CoreProcessedCalls", pbx.processed_calls().to_string());
+        .header("CoreCurrentCalls", pbx.active_calls().to_string());
+    if dialect.has_processed_calls() {
+        w.header("CoreProcessedCalls", pbx.processed_calls().to_string());
+    }
     w.finish()
 }
 
@@ -670,12 +948,13 @@ const CLI: &[&str] = &[
     "manager show commands",
 ];
 
-fn command(id: Option<&[u8]>, cmd: &[u8], ctx: &Context<'_>) -> Bytes {
+fn command(id: Option<&[u8]>, cmd: &[u8], ctx: &Context<'_>, dialect: Dialect) -> Bytes {
     let cmd = String::from_utf8_lossy(cmd);
     let words: Vec<&str> = cmd.split_whitespace().collect();
     let lines: Option<Vec<String>> = match words.as_slice() {
         ["core", "show", "version"] => Some(vec![format!(
-            "Asterisk {ASTERISK_VERSION} built by amicon @ demo on a simulated PBX running Linux"
+            "Asterisk {} built by amicon @ demo on a simulated PBX running Linux",
+            dialect.asterisk_version()
         )]),
         ["core", "show", "channels"] => Some(show_channels(ctx)),
         ["core", "show", "uptime"] => {
@@ -716,6 +995,24 @@ fn command(id: Option<&[u8]>, cmd: &[u8], ctx: &Context<'_>) -> Bytes {
         }
         _ => None,
     };
+    if dialect.command_follows() {
+        // Asterisk 13: the raw CLI text, lines ended by a bare LF, up to --END COMMAND--.
+        let text = match lines {
+            Some(lines) => lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+            None => format!(
+                "No such command '{cmd}' (type 'core show help {}' for other possible commands)\n",
+                best_prefix(&words)
+            ),
+        };
+        let mut w = Writer::new();
+        w.header("Response", "Follows")
+            .header("Privilege", "Command");
+        w.action_id(id);
+        let mut bytes = w.into_bytes().to_vec();
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.extend_from_slice(b"--END COMMAND--\r\n\r\n");
+        return Bytes::from(bytes);
+    }
     match lines {
         Some(lines) => {
             let mut w = Writer::response("Success", id, Some("Command output follows"));

@@ -435,6 +435,10 @@ pub struct Pbx {
     /// Endpoints in a call; background calls only pick idle phones.
     busy: Vec<&'static str>,
     injected: Vec<SimEvent>,
+    /// Global dialplan variables (`Setvar` without a channel).
+    globals: BTreeMap<String, String>,
+    /// The AstDB: `family/key` to value.
+    astdb: BTreeMap<String, String>,
     completed: u64,
     abandoned: u64,
     talk_total: u64,
@@ -479,6 +483,8 @@ impl Pbx {
             queue_callers: Vec::new(),
             busy: Vec::new(),
             injected: Vec::new(),
+            globals: BTreeMap::new(),
+            astdb: BTreeMap::new(),
             completed: 0,
             abandoned: 0,
             talk_total: 0,
@@ -1592,6 +1598,99 @@ impl Pbx {
         s.at(Step::End);
         self.schedule(call, s);
         true
+    }
+
+    /// A global variable's value (empty when unset, as `Getvar` reports it).
+    pub fn global(&self, name: &str) -> &str {
+        self.globals.get(name).map_or("", String::as_str)
+    }
+
+    pub fn set_global(&mut self, name: &str, value: &str) {
+        self.globals.insert(name.to_string(), value.to_string());
+    }
+
+    /// Sets a variable on a live channel, with its `VarSet` event; false when no such
+    /// channel lives.
+    pub fn set_channel_var(&mut self, channel: &str, name: &str, value: &str, now: Micros) -> bool {
+        let Some(ch) = self.channels.iter().find(|c| c.name == channel) else {
+            return false;
+        };
+        let (call, uid) = (ch.call, ch.uniqueid.clone());
+        let mut s = Script::new(now);
+        s.at(Step::VarSet(uid, name.to_string(), value.to_string()));
+        self.schedule(call, s);
+        true
+    }
+
+    /// A live channel by name.
+    pub fn channel_named(&self, channel: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.name == channel)
+    }
+
+    /// Sends a live channel to `context`,`exten`,`priority` (`Redirect`): a `Newexten`
+    /// at the new place, or, when that extension does not exist, the channel hangs up
+    /// as Asterisk's does (the Redirect itself still succeeds). False when no such channel.
+    pub fn redirect(
+        &mut self,
+        channel: &str,
+        context: &str,
+        exten: &str,
+        priority: u32,
+        now: Micros,
+    ) -> bool {
+        let Some(ch) = self.channels.iter_mut().find(|c| c.name == channel) else {
+            return false;
+        };
+        if !extension_exists(context, exten, priority) {
+            let name = ch.name.clone();
+            return self.hangup(&name, 0, now);
+        }
+        ch.context = context.to_string();
+        ch.exten = exten.to_string();
+        let (call, uid) = (ch.call, ch.uniqueid.clone());
+        let app = if priority == last_priority(context, exten).unwrap_or(1) {
+            "Hangup"
+        } else {
+            "Wait"
+        };
+        let mut s = Script::new(now);
+        s.at(Step::Exten {
+            uid,
+            priority,
+            app,
+            data: String::new(),
+        });
+        self.schedule(call, s);
+        true
+    }
+
+    /// `ast_db_get()`.
+    pub fn db_get(&self, family: &str, key: &str) -> Option<&str> {
+        self.astdb
+            .get(&format!("{family}/{key}"))
+            .map(String::as_str)
+    }
+
+    pub fn db_put(&mut self, family: &str, key: &str, value: &str) {
+        self.astdb
+            .insert(format!("{family}/{key}"), value.to_string());
+    }
+
+    /// `ast_db_del()`: false when there was no such key.
+    pub fn db_del(&mut self, family: &str, key: &str) -> bool {
+        self.astdb.remove(&format!("{family}/{key}")).is_some()
+    }
+
+    /// `ast_db_deltree()`: the family, or the keys under `key` in it; how many went.
+    pub fn db_deltree(&mut self, family: &str, key: Option<&str>) -> usize {
+        let prefix = match key {
+            Some(k) => format!("{family}/{k}"),
+            None => family.to_string(),
+        };
+        let before = self.astdb.len();
+        self.astdb
+            .retain(|k, _| !(k == &prefix || k.starts_with(&format!("{prefix}/"))));
+        before - self.astdb.len()
     }
 
     /// The other half of a live, unbridged Local channel pair.

@@ -110,6 +110,11 @@ impl Client {
         client
     }
 
+    /// This client's own address (what the server calls its RemoteAddress).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream.local_addr().expect("a connected socket")
+    }
+
     pub async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.expect("write");
     }
