@@ -7,10 +7,12 @@
 
 pub mod call_selection;
 pub mod calls;
+pub mod command_line;
 pub mod composer;
 pub mod keymap;
 pub mod log;
 pub mod query;
+pub mod views;
 
 use crate::ami::{Action, Kind};
 use crate::complete::{Catalog, Completion};
@@ -149,6 +151,11 @@ pub enum Overlay {
     ChannelActions {
         selected: usize,
     },
+    /// Actions on a live table's selected row, each a block for the composer.
+    RowActions {
+        actions: Vec<views::actions::RowAction>,
+        selected: usize,
+    },
 }
 
 /// What the composer asks of the server in the background.
@@ -235,8 +242,10 @@ pub struct App {
     sent_block: Option<String>,
     /// Every call seen, fed by the same stream entries as the log.
     pub calls: crate::calls::Calls,
-    /// The calls view, when open (it takes the log's place).
-    pub calls_view: Option<calls::CallsView>,
+    /// The live table shown in the log's place (calls, channels, queues...), if any.
+    pub table: Option<views::TableView>,
+    /// The `:` command line, while open.
+    pub command_line: Option<command_line::CommandLine>,
     /// The file the stream is being recorded to (the event loop writes it).
     pub recording: Option<PathBuf>,
     /// The time of the newest stream entry: "now" for the calls of an opened file.
@@ -277,7 +286,8 @@ impl App {
             templates: crate::templates::built_in(),
             sent_block: None,
             calls: crate::calls::Calls::default(),
-            calls_view: None,
+            table: None,
+            command_line: None,
             recording: None,
             last_entry_at: None,
         };
@@ -287,7 +297,8 @@ impl App {
 
     /// Lays the screen out for a terminal of this size.
     pub fn resize(&mut self, width: u16, height: u16) {
-        self.regions = crate::ui::layout(Rect::new(0, 0, width, height), self.bar.is_some());
+        let bar_open = self.bar.is_some() || self.command_line.is_some();
+        self.regions = crate::ui::layout(Rect::new(0, 0, width, height), bar_open);
     }
 
     /// Lines of log on screen.
@@ -735,10 +746,22 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     if app.bar.is_some() {
         return bar_key(app, key);
     }
-    if app.calls_view.is_some() && app.focus == Focus::Log {
-        if let Some(cmds) = calls::key(app, key) {
+    // The live tables and the `:` command line (app::views, app::command_line).
+    if app.command_line.is_some() {
+        return command_line::key(app, key);
+    }
+    if command_line::opens(app, &key) {
+        command_line::open(app);
+        return Vec::new();
+    }
+    if app.table.is_some() && app.focus == Focus::Log {
+        if let Some(cmds) = views::keys::key(app, key) {
             return cmds;
         }
+    }
+    if let Some(kind) = views::keys::view_of_key(&key) {
+        views::keys::open(app, kind);
+        return Vec::new();
     }
     match global {
         Some(KeyAction::Calls) => {
@@ -1108,6 +1131,19 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
             Some(Err(false)) => Vec::new(),
             None => Vec::new(),
         },
+        Overlay::RowActions { actions, selected } => {
+            match pick(&key, selected, actions.len()) {
+                Some(Ok(selected)) => app.overlay = Some(Overlay::RowActions { actions, selected }),
+                Some(Err(true)) => {
+                    if let Some(action) = actions.get(selected) {
+                        views::actions::fill_composer(app, action);
+                    }
+                }
+                Some(Err(false)) => {}
+                None => app.overlay = Some(Overlay::RowActions { actions, selected }),
+            }
+            Vec::new()
+        }
         Overlay::ChannelActions { selected } => {
             match pick(&key, selected, crate::calls::ChannelAction::ALL.len()) {
                 Some(Ok(selected)) => app.overlay = Some(Overlay::ChannelActions { selected }),
@@ -1267,24 +1303,10 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 fn mouse_input(app: &mut App, mouse: MouseEvent) {
     let at = Position::new(mouse.column, mouse.row);
     let rows = app.log_rows();
-    if let Some(view) = &app.calls_view {
-        // The calls view covers the log: the wheel moves its selection instead.
-        if app.regions.log.contains(at) && view.detail.is_none() {
-            let mut list = view.list.borrow_mut();
-            match mouse.kind {
-                MouseEventKind::ScrollUp => return list.move_by(&app.calls, -1),
-                MouseEventKind::ScrollDown => return list.move_by(&app.calls, 1),
-                MouseEventKind::Down(MouseButton::Left) => {
-                    drop(list);
-                    app.focus = Focus::Log;
-                    return;
-                }
-                _ => {}
-            }
-        }
-        if app.regions.log.contains(at) {
-            return;
-        }
+    if app.table.is_some() && app.regions.log.contains(at) {
+        // A table covers the log: the wheel moves its selection instead.
+        views::keys::mouse(app, mouse);
+        return;
     }
     match mouse.kind {
         MouseEventKind::ScrollUp => app.log.scroll(-3, rows),
