@@ -102,7 +102,82 @@ pub enum Command {
     /// Open a recording (--record, watch --record) or a plain AMI transcript in the
     /// console, without a connection: log, filters, search, detail and calls all work.
     Open(OpenArgs),
+    /// Print the PBX's state now (channels, calls, queues, endpoints) as a table or
+    /// JSON Lines, then exit: log in, ask the lists, print.
+    #[command(after_help = SHOW_AFTER_HELP)]
+    Show(ShowCommand),
 }
+
+/// `amicon show WHAT TARGET [FILTER...]`.
+#[derive(Debug, Clone, Args)]
+pub struct ShowCommand {
+    #[command(subcommand)]
+    pub what: ShowWhat,
+}
+
+/// What `amicon show` prints.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ShowWhat {
+    /// Live channels (`core show channels`), with their true age.
+    Channels(ShowArgs),
+    /// Calls: channels grouped by Linkedid, dials, Local halves and bridges.
+    Calls(ShowArgs),
+    /// Queues with their members (status decoded, paused) and waiting callers.
+    Queues(ShowArgs),
+    /// PJSIP endpoints with contacts and round trip; chan_sip peers where loaded.
+    Endpoints(ShowArgs),
+}
+
+impl ShowWhat {
+    pub fn args(&self) -> &ShowArgs {
+        match self {
+            ShowWhat::Channels(a)
+            | ShowWhat::Calls(a)
+            | ShowWhat::Queues(a)
+            | ShowWhat::Endpoints(a) => a,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            ShowWhat::Channels(_) => "channels",
+            ShowWhat::Calls(_) => "calls",
+            ShowWhat::Queues(_) => "queues",
+            ShowWhat::Endpoints(_) => "endpoints",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Keep only rows containing every one of these words (any field, any case).
+    #[arg(value_name = "FILTER", index = 2)]
+    pub filter: Vec<String>,
+
+    /// Print JSON Lines (one object per row) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print the state at the end of a recording (--record, watch --record) instead of
+    /// connecting; TARGET is then read as the first FILTER word.
+    #[arg(long, value_name = "FILE")]
+    pub open: Option<std::path::PathBuf>,
+}
+
+const SHOW_AFTER_HELP: &str = "\
+Examples:
+  amicon show channels admin@pbx
+  amicon show calls admin@pbx --json | jq .duration_s
+  amicon show queues admin@pbx support
+  amicon show endpoints admin@pbx --json
+  amicon show channels --open session.amirec
+
+Exit codes: as send (0 ok, 1 a list was refused or failed, 2 usage, 3 cannot connect,
+4 login refused, 5 timeout). A list the login may not run is named with the write=
+class it needs.";
 
 /// `amicon open FILE`: a recording or a saved AMI transcript in the TUI.
 #[derive(Debug, Clone, Args)]

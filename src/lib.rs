@@ -15,6 +15,7 @@ pub mod line;
 pub mod record;
 pub mod secret;
 pub mod session;
+pub mod state;
 pub mod templates;
 mod time;
 pub mod tui;

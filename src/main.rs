@@ -14,6 +14,7 @@ fn main() {
     let code = match cli.command {
         Some(Command::Send(args)) => block_on(cmd::send::run(args)),
         Some(Command::Watch(args)) => block_on(cmd::watch::run(args)),
+        Some(Command::Show(args)) => block_on(cmd::show::run(args.what)),
         Some(Command::Demo(args)) => block_on(demo(args)),
         Some(Command::Open(args)) => block_on(amicon::tui::run_open(&args)),
         Some(Command::Serve(args)) => block_on(async move {

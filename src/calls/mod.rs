@@ -81,6 +81,37 @@ pub struct Call {
     cause: Option<Hangup>,
     first_dial: Option<DialTarget>,
     missed_events: bool,
+    failure: Option<OriginateFailure>,
+}
+
+/// A failed `Originate` attempt (`OriginateResponse` with `Response: Failure`): one
+/// ended "failed" call per attempt, never a live one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginateFailure {
+    /// What was originated (`Channel:` of the response: `Local/busy@test`, `PJSIP/100`).
+    pub channel: String,
+    pub context: String,
+    pub exten: String,
+    pub application: String,
+    /// `Reason:` code (see [`originate_reason`]).
+    pub reason: Option<u32>,
+    /// The failure as a hangup cause, for the call's cause column.
+    pub hangup: Hangup,
+}
+
+/// The words for an `OriginateResponse` `Reason` (the outgoing call's last control
+/// frame, `AST_CONTROL_*`).
+pub fn originate_reason(code: u32) -> &'static str {
+    match code {
+        0 => "failed (no such extension or channel could not be created)",
+        1 => "hung up before answer",
+        2 => "local ring",
+        3 => "ringing, no answer",
+        4 => "answered",
+        5 => "busy",
+        8 => "congestion / unavailable",
+        _ => "failed",
+    }
 }
 
 /// One channel of a call, as its latest snapshot describes it.
@@ -250,7 +281,188 @@ impl Calls {
             .and_then(|id| self.calls.get(id))
     }
 
+    /// Adds a channel from a `CoreShowChannel` item (a channel already up when amicon
+    /// connected), created at `start` (now minus its `Duration`): the call it belongs
+    /// to appears with its true age, its bridge (`BridgeId`) joining it to the other
+    /// side. Called by [`crate::state::State`] when the channel list completes.
+    pub fn seed_channel(&mut self, at: SystemTime, item: &Message, start: SystemTime) {
+        let scanned = scan(item);
+        let Some(own) = scanned.own_uniqueid.clone() else {
+            return;
+        };
+        let Some(snapshot) = scanned
+            .snapshots
+            .iter()
+            .find(|s| s.uniqueid == own)
+            .filter(|s| s.channel.is_some())
+        else {
+            return;
+        };
+        let bridge = text(item, "BridgeId").filter(|b| !b.is_empty());
+        let bridges: Vec<String> = bridge.iter().cloned().collect();
+        let Some(id) = self.unit(at, std::slice::from_ref(snapshot), &bridges, true) else {
+            return;
+        };
+        let call = self.calls.get_mut(&id).expect("unit returns a kept call");
+        if let Some(channel) = call
+            .channels
+            .iter_mut()
+            .find(|c| c.uniqueid == own.as_ref())
+        {
+            channel.first_seen = channel.first_seen.min(start);
+            if channel.hangup.is_none() {
+                channel.bridge = bridge;
+            }
+        }
+        call.start = call.start.min(start);
+        // Snapshot items come in no particular order: creation order is the
+        // Uniqueid's (`epoch.sequence`).
+        call.channels
+            .sort_by_key(|c| (uniqueid_order(&c.uniqueid), c.order));
+        self.evict_live();
+    }
+
+    /// A channel already known from live events that a snapshot also listed: takes
+    /// only what the events could not say, its true `start` and its `bridge` (joining
+    /// the call of the bridge's other side).
+    pub fn seed_known_channel(&mut self, uniqueid: &str, start: SystemTime, bridge: Option<&str>) {
+        let Some(&id) = self.by_uniqueid.get(uniqueid) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.start = call.start.min(start);
+        if let Some(channel) = call.channels.iter_mut().find(|c| c.uniqueid == uniqueid) {
+            channel.first_seen = channel.first_seen.min(start);
+            if channel.hangup.is_none() {
+                channel.bridge = bridge.map(str::to_string);
+            }
+        }
+        let mut target = id;
+        if let Some(b) = bridge {
+            if let Some(&other) = self.by_bridge.get(b) {
+                if other != id && self.calls.contains_key(&other) {
+                    let (keep, gone) =
+                        if (self.calls[&other].start, other) <= (self.calls[&id].start, id) {
+                            (other, id)
+                        } else {
+                            (id, other)
+                        };
+                    self.merge(keep, gone);
+                    target = keep;
+                }
+            }
+            let call = self.calls.get_mut(&target).expect("kept call exists");
+            if !call.bridges.iter().any(|x| x == b) {
+                call.bridges.push(b.to_string());
+            }
+            point(&mut self.by_bridge, b, target);
+        }
+        if let Some(call) = self.calls.get_mut(&target) {
+            call.channels
+                .sort_by_key(|c| (uniqueid_order(&c.uniqueid), c.order));
+        }
+    }
+
+    /// A channel the server no longer has (a snapshot lacked it): it ends, and its
+    /// call with it once no channel is left.
+    pub fn channel_gone(&mut self, uniqueid: &str, at: SystemTime, during_gap: bool) {
+        let Some(&id) = self.by_uniqueid.get(uniqueid) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(channel) = call
+            .channels
+            .iter_mut()
+            .find(|c| c.uniqueid == uniqueid && c.hangup.is_none())
+        else {
+            return;
+        };
+        channel.bridge = None;
+        channel.hangup = Some(Hangup {
+            at,
+            code: None,
+            text: if during_gap {
+                "gone during the gap".into()
+            } else {
+                "gone (hangup not seen)".into()
+            },
+            channel: channel.name.clone(),
+        });
+        if call.end.is_none() && call.channels.iter().all(|c| c.hangup.is_some()) {
+            call.end = Some(at);
+            self.ended_order.push_back((at, id));
+        }
+    }
+
+    /// A failed Originate: attached to the call of the channel it created, if one
+    /// (`Local/busy@test-000000e5;1` for `Local/busy@test`), else a call of its own,
+    /// ended at once.
+    fn originate_failed(&mut self, at: SystemTime, msg: &Message) {
+        let channel = text(msg, "Channel").unwrap_or_default();
+        let reason = text(msg, "Reason").and_then(|r| r.parse::<u32>().ok());
+        let words = reason.map_or("failed", originate_reason);
+        let failure = OriginateFailure {
+            channel: channel.clone(),
+            context: text(msg, "Context").unwrap_or_default(),
+            exten: text(msg, "Exten").unwrap_or_default(),
+            application: text(msg, "Application").unwrap_or_default(),
+            reason,
+            hangup: Hangup {
+                at,
+                code: None,
+                text: match reason {
+                    Some(code) => format!("originate failed: {words} ({code})"),
+                    None => "originate failed".into(),
+                },
+                channel: channel.clone(),
+            },
+        };
+        let prefix = format!("{channel}-");
+        let recent = Duration::from_secs(60);
+        let attach = self
+            .calls
+            .values()
+            .filter(|c| c.failure.is_none())
+            .filter(|c| {
+                c.channels
+                    .first()
+                    .is_some_and(|ch| !channel.is_empty() && ch.name.starts_with(&prefix))
+            })
+            .filter(|c| {
+                c.end
+                    .is_none_or(|e| at.duration_since(e).is_ok_and(|d| d < recent))
+            })
+            .filter(|c| at.duration_since(c.start).is_ok_and(|d| d < recent) || at < c.start)
+            .max_by_key(|c| (c.start, c.id))
+            .map(|c| c.id);
+        let id = match attach {
+            Some(id) => id,
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let mut call = Call::new(id, at, String::new());
+                call.end = Some(at);
+                self.calls.insert(id, call);
+                self.ended_order.push_back((at, id));
+                id
+            }
+        };
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.failure = Some(failure);
+        }
+        self.record(id, at, "OriginateResponse", msg, None, &[]);
+        self.evict_ended(at);
+    }
+
     fn apply_scanned(&mut self, at: SystemTime, msg: &Message, scan: Scan<'_>) {
+        if scan.event.as_deref() == Some("OriginateResponse") && msg.is("Response", "Failure") {
+            self.originate_failed(at, msg);
+            return;
+        }
         let Scan {
             event: Some(name),
             snapshots,
@@ -351,7 +563,9 @@ impl Calls {
                     .unwrap_or(&first.uniqueid)
                     .to_string();
                 self.calls.insert(id, Call::new(id, at, linkedid.clone()));
-                self.by_linkedid.insert(linkedid, id);
+                if !linkedid.is_empty() {
+                    self.by_linkedid.insert(linkedid, id);
+                }
                 id
             }
         };
@@ -582,6 +796,7 @@ impl Call {
             cause: None,
             first_dial: None,
             missed_events: false,
+            failure: None,
         }
     }
 
@@ -639,6 +854,7 @@ impl Call {
             (a, b) => a.or(b),
         };
         self.first_dial = self.first_dial.take().or(other.first_dial);
+        self.failure = self.failure.take().or(other.failure);
         self.missed_events |= other.missed_events;
         self.end = if self.channels.iter().all(|c| c.hangup.is_some()) {
             self.channels
@@ -691,9 +907,67 @@ impl Call {
         self.last_event.as_ref().map(|(n, t)| (n.as_str(), *t))
     }
 
-    /// The first hangup of the call: usually the side that ended it.
+    /// How the call ended, from the caller's side: a failed Originate's reason; else
+    /// the caller's (first channel's) hangup; else, once ended, the first hangup that
+    /// is not a losing leg's `26 Answered elsewhere` (a ring-all queue), else the first.
     pub fn cause(&self) -> Option<&Hangup> {
-        self.cause.as_ref()
+        if let Some(f) = &self.failure {
+            return Some(&f.hangup);
+        }
+        if let Some(h) = self.channels.first().and_then(|c| c.hangup.as_ref()) {
+            return Some(h);
+        }
+        self.end?;
+        self.channels
+            .iter()
+            .filter_map(|c| c.hangup.as_ref())
+            .filter(|h| h.code != Some(26))
+            .min_by_key(|h| h.at)
+            .or(self.cause.as_ref())
+    }
+
+    /// The failed Originate this call is, or ended in.
+    pub fn failure(&self) -> Option<&OriginateFailure> {
+        self.failure.as_ref()
+    }
+
+    /// The state's word for a list: `failed` for a failed Originate, else
+    /// [`CallState::label`].
+    pub fn state_label(&self) -> &'static str {
+        if self.failure.is_some() && self.end.is_some() {
+            "failed"
+        } else {
+            self.state().label()
+        }
+    }
+
+    /// The first channel's name (or what a failed Originate tried), for the channel
+    /// column: with [`Call::channels`]`.len()` it reads `PJSIP/100-0000001a +2`.
+    pub fn first_channel(&self) -> Option<&str> {
+        self.channels
+            .first()
+            .map(|c| c.name.as_str())
+            .filter(|n| !n.is_empty())
+            .or_else(|| self.failure.as_ref().map(|f| f.channel.as_str()))
+    }
+
+    /// `PJSIP/100-0000001a +2`: the first channel and how many more.
+    pub fn channel_column(&self) -> String {
+        let first = self.first_channel().unwrap_or_default();
+        match self.channels.len() {
+            0 | 1 => first.to_string(),
+            n => format!("{first} +{}", n - 1),
+        }
+    }
+
+    /// Who called, for a list: the caller ID, else the first channel's name (never
+    /// `?` when the channel is known).
+    pub fn caller_label(&self) -> String {
+        let caller = self.caller().display();
+        if !caller.is_empty() {
+            return caller;
+        }
+        self.first_channel().unwrap_or_default().to_string()
     }
 
     pub fn is_live(&self) -> bool {
@@ -782,6 +1056,7 @@ impl Call {
             .chain(self.bridges.iter().map(String::as_str))
             .collect();
         for (key, values) in [("*Linkedid=", linked), ("*Uniqueid=", unique)] {
+            let values: Vec<&str> = values.into_iter().filter(|v| !v.is_empty()).collect();
             for (i, v) in values.iter().enumerate() {
                 if !out.is_empty() {
                     out.push('|');
@@ -1198,8 +1473,8 @@ fn scan(msg: &Message) -> Scan<'_> {
         let Some(uniqueid) = uniqueid.map(lossy_trim) else {
             continue;
         };
-        if uniqueid.is_empty()
-            || uniqueid == "<null>"
+        // `Uniqueid: none` (a global Setvar), `<unknown>` (a failed Originate): no channel.
+        if crate::state::fields::is_placeholder(&uniqueid)
             || snapshots.iter().any(|s| s.uniqueid == uniqueid)
         {
             continue;
@@ -1211,8 +1486,12 @@ fn scan(msg: &Message) -> Scan<'_> {
         let (cl_num, cl_name) = party(cl_num, cl_name);
         snapshots.push(Snapshot {
             uniqueid,
-            linkedid: linkedid.map(lossy_trim).filter(|l| !l.is_empty()),
-            channel: channel.map(lossy_trim).filter(|c| !c.is_empty()),
+            linkedid: linkedid
+                .map(lossy_trim)
+                .filter(|l| !crate::state::fields::is_placeholder(l)),
+            channel: channel
+                .map(lossy_trim)
+                .filter(|c| !crate::state::fields::is_placeholder(c)),
             state: state.map(lossy_trim),
             caller_num: cid_num,
             caller_name: cid_name,
@@ -1297,6 +1576,15 @@ fn strip_suffix_ignore_case<'a>(key: &'a [u8], suffix: &[u8]) -> Option<&'a [u8]
     key[cut..]
         .eq_ignore_ascii_case(suffix)
         .then_some(&key[..cut])
+}
+
+/// `1795893142.16` → (1795893142, 16): the order Asterisk created channels in.
+fn uniqueid_order(uniqueid: &str) -> (u64, u64) {
+    let (secs, seq) = uniqueid.split_once('.').unwrap_or((uniqueid, "0"));
+    (
+        secs.parse().unwrap_or(u64::MAX),
+        seq.parse().unwrap_or(u64::MAX),
+    )
 }
 
 /// `Local/x@ctx-00000001;1` → `Local/x@ctx-00000001`: what both halves share.

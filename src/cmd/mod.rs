@@ -1,7 +1,8 @@
-//! The scriptable modes, `send` and `watch`: one session each, output on stdout,
+//! The scriptable modes, `send`, `watch` and `show`: one session each, output on stdout,
 //! diagnostics on stderr, and the documented exit codes.
 
 pub mod send;
+pub mod show;
 pub mod watch;
 
 use crate::cli::ConnectArgs;

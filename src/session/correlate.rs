@@ -21,6 +21,8 @@ pub(crate) enum Purpose {
     User,
     Keepalive,
     Versions,
+    /// The state model's snapshot lists (`SessionConfig::seed_state`).
+    Seed,
     Logoff,
 }
 

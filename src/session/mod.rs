@@ -78,6 +78,10 @@ pub struct SessionConfig {
     pub queue_budget: usize,
     /// Ask `CoreSettings` after login, for the Asterisk version.
     pub query_versions: bool,
+    /// After every login (first and each reconnect), ask the lists the state model
+    /// seeds from (`CoreShowChannels`, `BridgeList`, `QueueStatus`, ...; see
+    /// [`crate::state::ListKind`]), as internal actions. Off by default.
+    pub seed_state: bool,
 }
 
 impl SessionConfig {
@@ -99,6 +103,7 @@ impl SessionConfig {
             max_message: crate::ami::codec::DEFAULT_MAX_MESSAGE,
             queue_budget: 64 * 1024 * 1024,
             query_versions: true,
+            seed_state: false,
         }
     }
 }

@@ -470,6 +470,26 @@ impl Driver {
                 );
             }
         }
+        if self.config.seed_state {
+            // After every login, first and each reconnect: the PBX's state as it is now,
+            // for the state model (`crate::state`) to seed or reconcile from. Internal,
+            // so the log hides them like the keepalive; a list the login may not run
+            // comes back `Permission denied`, which the model records.
+            for kind in crate::state::ListKind::ALL {
+                let id = self.next_internal_id();
+                let action = Action::new(kind.action()).with("ActionID", &id);
+                if self.write_action(&conn, &action, &id, true).is_ok() {
+                    correlator.sent(
+                        id,
+                        kind.action().into(),
+                        Purpose::Seed,
+                        None,
+                        Instant::now(),
+                        self.config.action_timeout,
+                    );
+                }
+            }
+        }
         while let Some(cmd) = self.held.pop_front() {
             if let Err(end) = self.handle_command(cmd, &conn, &mut correlator, &mut logoff_deadline)
             {
