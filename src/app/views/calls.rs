@@ -14,7 +14,7 @@ pub const COLUMNS: [Column; 9] = [
     Column::fill("Channel", 3).of_channels(),
     Column::fixed("Ch", 4),
     Column::fixed("State", 8),
-    Column::fixed("Last event", 11).hidden_below(100),
+    Column::fixed("Last event", 11).hidden_below(90),
     Column::fill("Cause", 2),
 ];
 
