@@ -158,6 +158,8 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     let mut config = config;
     // The TUI stays up and keeps trying while the server is away.
     config.retry_first_connect = true;
+    // The live tables (channels, queues, endpoints...) start from a snapshot.
+    config.seed_state = true;
     let no_color = options.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let app_options = AppOptions {
         ring_size: options.ring_size,

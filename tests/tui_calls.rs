@@ -44,7 +44,7 @@ fn screen(app: &mut App, width: u16, height: u16) -> String {
 #[test]
 fn the_stream_feeds_the_calls_model_like_the_log() {
     let app = dial_call_app();
-    assert_eq!(app.calls.len(), 1, "one dial call in the recording");
+    assert_eq!(app.state.calls().len(), 1, "one dial call in the recording");
     assert!(app.log.shown() > 10);
 }
 
@@ -116,7 +116,7 @@ fn tab_switches_the_detail_pane_and_arrows_pick_a_channel() {
 fn f_filters_the_log_to_the_call_and_closes_the_view() {
     let mut app = dial_call_app();
     press(&mut app, KeyCode::F(5));
-    let expected = app.calls.ordered()[0].follow_filter();
+    let expected = app.state.calls().ordered()[0].follow_filter();
     let total = app.log.shown();
     press(&mut app, KeyCode::Char('f'));
     assert!(app.table.is_none());
@@ -146,7 +146,7 @@ fn a_channel_action_fills_the_composer_and_sends_nothing() {
         ))),
     );
     assert!(cmds.is_empty(), "nothing is sent: {cmds:?}");
-    let call = app.calls.ordered()[0];
+    let call = app.state.calls().ordered()[0];
     let channel = &call.channels()[0].name;
     let text = app.composer.text();
     assert!(text.starts_with("Action: Redirect\n"), "{text}");
@@ -168,7 +168,7 @@ fn list_keys_move_the_selection_within_bounds() {
         press(&mut app, code);
         assert_eq!(
             amicon::app::calls::selected_call(&app),
-            Some(app.calls.ordered()[0].id)
+            Some(app.state.calls().ordered()[0].id)
         );
     }
 }

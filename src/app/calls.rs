@@ -44,7 +44,7 @@ pub fn list_key(app: &mut App, key: KeyEvent) -> Option<Vec<Cmd>> {
 /// The call of the calls table's selected row.
 pub fn selected_call(app: &App) -> Option<CallId> {
     let view = app.table.as_ref().filter(|v| v.kind == ViewKind::Calls)?;
-    let data = super::views::calls::table(&app.calls, app.calls_now());
+    let data = super::views::calls::table(app.state.calls(), app.calls_now());
     let rows = super::views::visible(&data, view);
     let row = view.selected_row(&rows)?;
     row.key.parse().ok()
@@ -62,7 +62,7 @@ pub fn detail_key(app: &mut App, key: KeyEvent) -> Option<Vec<Cmd>> {
     let view = app.table.as_mut()?;
     let (id, detail) = view.call_detail.as_ref()?;
     let id = *id;
-    let Some(call) = app.calls.get(id) else {
+    let Some(call) = app.state.calls().get(id) else {
         // The call was evicted: the detail has nothing left to show.
         view.call_detail = None;
         return Some(Vec::new());
@@ -101,7 +101,7 @@ pub fn detail_key(app: &mut App, key: KeyEvent) -> Option<Vec<Cmd>> {
 
 /// `f`: back to the log, filtered to this call's channels.
 fn follow(app: &mut App, id: CallId) {
-    let Some(filter) = app.calls.get(id).map(|c| c.follow_filter()) else {
+    let Some(filter) = app.state.calls().get(id).map(|c| c.follow_filter()) else {
         return;
     };
     match app.apply_filter(&filter) {
@@ -116,7 +116,11 @@ fn follow(app: &mut App, id: CallId) {
 }
 
 fn open_actions(app: &mut App, id: CallId) {
-    let has_channel = app.calls.get(id).is_some_and(|c| !c.channels().is_empty());
+    let has_channel = app
+        .state
+        .calls()
+        .get(id)
+        .is_some_and(|c| !c.channels().is_empty());
     if has_channel {
         app.overlay = Some(Overlay::ChannelActions { selected: 0 });
     } else {
@@ -128,9 +132,9 @@ fn open_actions(app: &mut App, id: CallId) {
 /// `<placeholder>`. Nothing is sent until the user presses Enter there.
 pub fn pick_action(app: &mut App, action: ChannelAction) {
     let (call, detail) = match app.table.as_ref().and_then(|v| v.call_detail.as_ref()) {
-        Some((id, detail)) => (app.calls.get(*id), detail.borrow().clone()),
+        Some((id, detail)) => (app.state.calls().get(*id), detail.borrow().clone()),
         None => (
-            selected_call(app).and_then(|id| app.calls.get(id)),
+            selected_call(app).and_then(|id| app.state.calls().get(id)),
             DetailState::default(),
         ),
     };

@@ -240,8 +240,9 @@ pub struct App {
     pub templates: Vec<Template>,
     /// The text of the block handed to the session, until it is accepted.
     sent_block: Option<String>,
-    /// Every call seen, fed by the same stream entries as the log.
-    pub calls: crate::calls::Calls,
+    /// The PBX's state (channels, bridges, queues, endpoints, and the calls grouped from
+    /// them), fed by the same stream entries as the log.
+    pub state: crate::state::State,
     /// The live table shown in the log's place (calls, channels, queues...), if any.
     pub table: Option<views::TableView>,
     /// The `:` command line, while open.
@@ -285,7 +286,7 @@ impl App {
             recall: None,
             templates: crate::templates::built_in(),
             sent_block: None,
-            calls: crate::calls::Calls::default(),
+            state: crate::state::State::default(),
             table: None,
             command_line: None,
             recording: None,
@@ -441,7 +442,7 @@ fn tick(app: &mut App, now: SystemTime) {
     app.now = now;
     // A file's calls age by the file's clock, not by the wall clock.
     if app.options.replay.is_none() {
-        app.calls.expire(now);
+        app.state.expire(now);
     }
     match app.status.window_start {
         None => app.status.window_start = Some(now),
@@ -477,7 +478,7 @@ fn note(app: &mut App, at: SystemTime, tone: Tone, text: String) {
 }
 
 fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
-    app.calls.apply_stamped(&stamped);
+    app.state.apply(&stamped);
     app.last_entry_at = Some(stamped.at);
     let at = stamped.at;
     match stamped.event {

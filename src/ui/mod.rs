@@ -103,7 +103,7 @@ fn draw_table(
     theme: &Theme,
 ) {
     if let Some((id, detail)) = &view.call_detail {
-        if let Some(call) = app.calls.get(*id) {
+        if let Some(call) = app.state.calls().get(*id) {
             let mut detail = detail.borrow_mut();
             call_detail::render_call_detail(frame, area, call, &mut detail, app.calls_now(), theme);
             return;

@@ -18,7 +18,7 @@ pub fn open(app: &mut App, kind: ViewKind) {
 /// The table of `kind` as the models hold it now.
 pub fn data(app: &App, kind: ViewKind) -> TableData {
     match kind {
-        ViewKind::Calls => super::calls::table(&app.calls, app.calls_now()),
+        ViewKind::Calls => super::calls::table(app.state.calls(), app.calls_now()),
         ViewKind::Channels | ViewKind::Queues | ViewKind::Endpoints | ViewKind::Bridges => {
             super::state_tables::table(app, kind)
         }
