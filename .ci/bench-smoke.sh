@@ -8,6 +8,7 @@ cargo bench --bench e2e -- --smoke
 cargo bench --bench codec --bench filter --bench format
 cargo bench --bench tui_log -- --test
 cargo bench --bench calls -- --test
+cargo bench --bench state -- --test
 cargo bench --bench tui_update -- --test
 cargo bench --bench startup -- --smoke
 DEMO_FLOOD_SECONDS=0.5 cargo bench --bench demo_flood
