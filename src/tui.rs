@@ -151,6 +151,8 @@ pub async fn run_cli(args: &crate::cli::ConnectArgs, record: Option<PathBuf>) ->
     let mut config = resolved.session;
     // The TUI stays up and keeps trying while the server is away.
     config.retry_first_connect = true;
+    // The live tables (channels, queues, endpoints...) start from a snapshot.
+    config.seed_state = true;
     let can_ask = {
         use std::io::IsTerminal;
         io::stdin().is_terminal()
@@ -261,6 +263,8 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
     let mut config = config;
     // The TUI stays up and keeps trying while the server is away.
     config.retry_first_connect = true;
+    // The live tables (channels, queues, endpoints...) start from a snapshot.
+    config.seed_state = true;
     let (handle, stream) = session::spawn(config.clone());
     run_session(&config, handle, stream, Vec::new(), options).await
 }

@@ -3,7 +3,8 @@
 //! calls (wide CJK caller names included). Times come from the recording or are fixed.
 
 use amicon::ami::Message;
-use amicon::app::call_selection::{CallListState, DetailPane, DetailState};
+use amicon::app::call_selection::{DetailPane, DetailState};
+use amicon::app::views::{self, TableView, ViewKind};
 use amicon::calls::{Calls, CallsConfig};
 use amicon::record;
 use amicon::ui::call_detail::render_call_detail;
@@ -135,9 +136,9 @@ fn mixed_calls() -> Calls {
 
 fn draw_list(calls: &Calls, width: u16, height: u16, now: SystemTime, no_color: bool) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let mut state = CallListState::default();
+    let view = TableView::new(ViewKind::Calls);
     terminal
-        .draw(|f| render_call_list(f, f.area(), calls, &mut state, now, &Theme::new(no_color)))
+        .draw(|f| render_call_list(f, f.area(), calls, &view, now, &Theme::new(no_color)))
         .unwrap();
     format!("{}", terminal.backend())
 }
@@ -238,7 +239,7 @@ fn tiny_areas_never_panic() {
                     f,
                     f.area(),
                     &calls,
-                    &mut CallListState::default(),
+                    &TableView::new(ViewKind::Calls),
                     at(0),
                     &Theme::new(false),
                 );
@@ -258,21 +259,25 @@ fn tiny_areas_never_panic() {
 #[test]
 fn the_selection_follows_its_call_when_rows_move() {
     let mut calls = mixed_calls();
-    let mut state = CallListState::default();
-    state.select_last(&calls);
-    let picked = state.selected().unwrap();
+    let mut view = TableView::new(ViewKind::Calls);
+    let data = views::calls::table(&calls, at(30));
+    let rows = views::visible(&data, &view);
+    view.select_index(&rows, rows.len() - 1);
+    let picked = view.selected.clone().unwrap();
     calls.apply(
         at(25),
         &newchannel("PJSIP/erin-00000005", "5.1", "1005", "Erin", "2006"),
     );
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal
-        .draw(|f| render_call_list(f, f.area(), &calls, &mut state, at(30), &Theme::new(false)))
-        .unwrap();
-    assert_eq!(state.selected(), Some(picked));
-    state.move_by(&calls, -1);
-    assert_ne!(state.selected(), Some(picked));
-    assert_eq!(state.selected_call(&calls).map(|c| c.is_live()), Some(true));
+    let data = views::calls::table(&calls, at(30));
+    let rows = views::visible(&data, &view);
+    assert_eq!(rows.len(), 4, "a new live call came in above");
+    assert_eq!(view.selected_row(&rows).map(|r| &r.key), Some(&picked));
+    view.move_by(&rows, -1);
+    assert_ne!(view.selected.as_ref(), Some(&picked));
+    assert_eq!(
+        view.selected_row(&rows).map(|r| r.tone),
+        Some(views::RowTone::Live)
+    );
 }
 
 #[test]

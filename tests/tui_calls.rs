@@ -44,7 +44,7 @@ fn screen(app: &mut App, width: u16, height: u16) -> String {
 #[test]
 fn the_stream_feeds_the_calls_model_like_the_log() {
     let app = dial_call_app();
-    assert_eq!(app.calls.len(), 1, "one dial call in the recording");
+    assert_eq!(app.state.calls().len(), 1, "one dial call in the recording");
     assert!(app.log.shown() > 10);
 }
 
@@ -53,7 +53,7 @@ fn f5_opens_the_calls_list_and_focuses_it() {
     let mut app = dial_call_app();
     assert_eq!(app.focus, Focus::Composer);
     press(&mut app, KeyCode::F(5));
-    assert!(app.calls_view.is_some());
+    assert!(app.table.is_some());
     assert_eq!(app.focus, Focus::Log);
     let screen = screen(&mut app, 100, 24);
     assert!(screen.contains("Calls"), "{screen}");
@@ -66,16 +66,16 @@ fn c_in_the_log_opens_the_calls_view_and_esc_goes_back() {
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.focus, Focus::Log);
     press(&mut app, KeyCode::Char('c'));
-    assert!(app.calls_view.is_some());
+    assert!(app.table.is_some());
     press(&mut app, KeyCode::Esc);
-    assert!(app.calls_view.is_none());
+    assert!(app.table.is_none());
 }
 
 #[test]
 fn c_in_the_composer_is_typed_not_a_command() {
     let mut app = dial_call_app();
     press(&mut app, KeyCode::Char('c'));
-    assert!(app.calls_view.is_none());
+    assert!(app.table.is_none());
     assert_eq!(app.composer.text(), "c");
 }
 
@@ -84,14 +84,14 @@ fn enter_opens_the_detail_and_esc_returns_to_the_list() {
     let mut app = dial_call_app();
     press(&mut app, KeyCode::F(5));
     press(&mut app, KeyCode::Enter);
-    let view = app.calls_view.as_ref().unwrap();
-    assert!(view.detail.is_some());
+    let view = app.table.as_ref().unwrap();
+    assert!(view.call_detail.is_some());
     let screen = screen(&mut app, 100, 30);
     insta::assert_snapshot!(screen);
     press(&mut app, KeyCode::Esc);
-    assert!(app.calls_view.as_ref().unwrap().detail.is_none());
+    assert!(app.table.as_ref().unwrap().call_detail.is_none());
     press(&mut app, KeyCode::Esc);
-    assert!(app.calls_view.is_none());
+    assert!(app.table.is_none());
 }
 
 #[test]
@@ -102,24 +102,24 @@ fn tab_switches_the_detail_pane_and_arrows_pick_a_channel() {
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Right);
-    let view = app.calls_view.as_ref().unwrap();
-    let (_, detail) = view.detail.as_ref().unwrap();
+    let view = app.table.as_ref().unwrap();
+    let (_, detail) = view.call_detail.as_ref().unwrap();
     assert_eq!(detail.borrow().pane, DetailPane::Timeline);
     assert_eq!(detail.borrow().channel, 1);
     assert_eq!(app.focus, Focus::Log, "Tab stays in the detail");
     press(&mut app, KeyCode::Left);
-    let view = app.calls_view.as_ref().unwrap();
-    assert_eq!(view.detail.as_ref().unwrap().1.borrow().channel, 0);
+    let view = app.table.as_ref().unwrap();
+    assert_eq!(view.call_detail.as_ref().unwrap().1.borrow().channel, 0);
 }
 
 #[test]
 fn f_filters_the_log_to_the_call_and_closes_the_view() {
     let mut app = dial_call_app();
     press(&mut app, KeyCode::F(5));
-    let expected = app.calls.ordered()[0].follow_filter();
+    let expected = app.state.calls().ordered()[0].follow_filter();
     let total = app.log.shown();
     press(&mut app, KeyCode::Char('f'));
-    assert!(app.calls_view.is_none());
+    assert!(app.table.is_none());
     assert_eq!(app.filter_text, expected.trim());
     assert!(app.log.shown() > 0 && app.log.shown() < total);
 }
@@ -146,7 +146,7 @@ fn a_channel_action_fills_the_composer_and_sends_nothing() {
         ))),
     );
     assert!(cmds.is_empty(), "nothing is sent: {cmds:?}");
-    let call = app.calls.ordered()[0];
+    let call = app.state.calls().ordered()[0];
     let channel = &call.channels()[0].name;
     let text = app.composer.text();
     assert!(text.starts_with("Action: Redirect\n"), "{text}");
@@ -166,10 +166,9 @@ fn list_keys_move_the_selection_within_bounds() {
     press(&mut app, KeyCode::F(5));
     for code in [KeyCode::Down, KeyCode::PageDown, KeyCode::Up, KeyCode::End] {
         press(&mut app, code);
-        let view = app.calls_view.as_ref().unwrap();
         assert_eq!(
-            view.list.borrow().selected(),
-            Some(app.calls.ordered()[0].id)
+            amicon::app::calls::selected_call(&app),
+            Some(app.state.calls().ordered()[0].id)
         );
     }
 }
@@ -256,12 +255,5 @@ fn the_wheel_over_the_calls_view_does_not_scroll_the_hidden_log() {
     update(&mut app, wheel(MouseEventKind::ScrollUp));
     update(&mut app, wheel(MouseEventKind::ScrollDown));
     assert!(app.log.is_following(), "the log stays where it was");
-    assert!(app
-        .calls_view
-        .as_ref()
-        .unwrap()
-        .list
-        .borrow()
-        .selected()
-        .is_some());
+    assert!(app.table.as_ref().unwrap().selected.is_some());
 }

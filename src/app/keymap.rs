@@ -161,9 +161,9 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "scroll, click selects; `open --step`: next entry",
     ),
     (
-        "F5, c in log",
+        "F5-F9, c in log, :",
         "anywhere",
-        "calls view: ↑↓ PgUp/PgDn select, Enter detail",
+        "calls channels queues endpoints bridges; :view",
     ),
     (
         "Tab ←→ ↑↓, Esc",
@@ -171,8 +171,8 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "ladder/timeline, channel, scroll; back",
     ),
     (
-        "f / a",
-        "calls, detail",
-        "filter log to the call / channel action",
+        "s S / Enter a f",
+        "tables",
+        "sort, reverse, filter, detail, actions, follow",
     ),
 ];

@@ -8,10 +8,12 @@
 pub mod call_selection;
 pub mod answer;
 pub mod calls;
+pub mod command_line;
 pub mod composer;
 pub mod keymap;
 pub mod log;
 pub mod query;
+pub mod views;
 
 use crate::ami::{Action, Kind};
 use crate::complete::{Catalog, Completion};
@@ -154,6 +156,11 @@ pub enum Overlay {
     ChannelActions {
         selected: usize,
     },
+    /// Actions on a live table's selected row, each a block for the composer.
+    RowActions {
+        actions: Vec<views::actions::RowAction>,
+        selected: usize,
+    },
 }
 
 /// What the composer asks of the server in the background.
@@ -234,10 +241,13 @@ pub struct App {
     pub templates: Vec<Template>,
     /// The text of the block handed to the session, until it is accepted.
     sent_block: Option<String>,
-    /// Every call seen, fed by the same stream entries as the log.
-    pub calls: crate::calls::Calls,
-    /// The calls view, when open (it takes the log's place).
-    pub calls_view: Option<calls::CallsView>,
+    /// The PBX's state (channels, bridges, queues, endpoints, and the calls grouped from
+    /// them), fed by the same stream entries as the log.
+    pub state: crate::state::State,
+    /// The live table shown in the log's place (calls, channels, queues...), if any.
+    pub table: Option<views::TableView>,
+    /// The `:` command line, while open.
+    pub command_line: Option<command_line::CommandLine>,
     /// The file the stream is being recorded to (the event loop writes it).
     pub recording: Option<PathBuf>,
     /// The time of the newest stream entry: "now" for the calls of an opened file.
@@ -285,8 +295,9 @@ impl App {
             recall: None,
             templates: crate::templates::built_in(),
             sent_block: None,
-            calls: crate::calls::Calls::default(),
-            calls_view: None,
+            state: crate::state::State::default(),
+            table: None,
+            command_line: None,
             recording: None,
             last_entry_at: None,
             confirm_queue: Vec::new(),
@@ -299,9 +310,10 @@ impl App {
 
     /// Lays the screen out for a terminal of this size.
     pub fn resize(&mut self, width: u16, height: u16) {
+        let bar_open = self.bar.is_some() || self.command_line.is_some();
         self.regions = crate::layout::layout_with_answer(
             Rect::new(0, 0, width, height),
-            self.bar.is_some(),
+            bar_open,
             self.answer.rows(height),
         );
     }
@@ -463,7 +475,7 @@ fn tick(app: &mut App, now: SystemTime) {
     app.now = now;
     // A file's calls age by the file's clock, not by the wall clock.
     if app.options.replay.is_none() {
-        app.calls.expire(now);
+        app.state.expire(now);
     }
     match app.status.window_start {
         None => app.status.window_start = Some(now),
@@ -506,7 +518,7 @@ fn note(
 }
 
 fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
-    app.calls.apply_stamped(&stamped);
+    app.state.apply(&stamped);
     app.last_entry_at = Some(stamped.at);
     let at = stamped.at;
     // The event a note tells of, kept with it so a save can write the event itself.
@@ -806,10 +818,22 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     if app.bar.is_some() {
         return bar_key(app, key);
     }
-    if app.calls_view.is_some() && app.focus == Focus::Log {
-        if let Some(cmds) = calls::key(app, key) {
+    // The live tables and the `:` command line (app::views, app::command_line).
+    if app.command_line.is_some() {
+        return command_line::key(app, key);
+    }
+    if command_line::opens(app, &key) {
+        command_line::open(app);
+        return Vec::new();
+    }
+    if app.table.is_some() && app.focus == Focus::Log {
+        if let Some(cmds) = views::keys::key(app, key) {
             return cmds;
         }
+    }
+    if let Some(kind) = views::keys::view_of_key(&key) {
+        views::keys::open(app, kind);
+        return Vec::new();
     }
     match global {
         Some(KeyAction::Calls) => {
@@ -1382,6 +1406,19 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Cmd> {
             Some(Err(false)) => Vec::new(),
             None => Vec::new(),
         },
+        Overlay::RowActions { actions, selected } => {
+            match pick(&key, selected, actions.len()) {
+                Some(Ok(selected)) => app.overlay = Some(Overlay::RowActions { actions, selected }),
+                Some(Err(true)) => {
+                    if let Some(action) = actions.get(selected) {
+                        views::actions::fill_composer(app, action);
+                    }
+                }
+                Some(Err(false)) => {}
+                None => app.overlay = Some(Overlay::RowActions { actions, selected }),
+            }
+            Vec::new()
+        }
         Overlay::ChannelActions { selected } => {
             match pick(&key, selected, crate::calls::ChannelAction::ALL.len()) {
                 Some(Ok(selected)) => app.overlay = Some(Overlay::ChannelActions { selected }),
@@ -1545,24 +1582,10 @@ fn bar_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 fn mouse_input(app: &mut App, mouse: MouseEvent) {
     let at = Position::new(mouse.column, mouse.row);
     let rows = app.log_rows();
-    if let Some(view) = &app.calls_view {
-        // The calls view covers the log: the wheel moves its selection instead.
-        if app.regions.log.contains(at) && view.detail.is_none() {
-            let mut list = view.list.borrow_mut();
-            match mouse.kind {
-                MouseEventKind::ScrollUp => return list.move_by(&app.calls, -1),
-                MouseEventKind::ScrollDown => return list.move_by(&app.calls, 1),
-                MouseEventKind::Down(MouseButton::Left) => {
-                    drop(list);
-                    app.focus = Focus::Log;
-                    return;
-                }
-                _ => {}
-            }
-        }
-        if app.regions.log.contains(at) {
-            return;
-        }
+    if app.table.is_some() && app.regions.log.contains(at) {
+        // A table covers the log: the wheel moves its selection instead.
+        views::keys::mouse(app, mouse);
+        return;
     }
     match mouse.kind {
         MouseEventKind::ScrollUp => app.log.scroll(-3, rows),

@@ -1,10 +1,10 @@
 //! One call's detail: a header, its ladder diagram (one column per channel) and its
 //! timeline of events. Drawing only: scroll and focus live in `app::call_selection`.
 
-use super::calls_list::{cause_text, parties};
 use super::text::{clock, cut, duration, relative, short_channel};
 use super::theme::Theme;
 use crate::app::call_selection::{DetailPane, DetailState};
+use crate::app::views::calls::cause_text;
 use crate::calls::{event_summary, Call, LadderKind};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -278,4 +278,33 @@ fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, style: Style, right: u16) {
         return;
     }
     buf.set_stringn(x, y, text, usize::from(right - x), style);
+}
+
+/// `caller → callee`, each side cut to fit so the arrow and the callee stay visible.
+fn parties(call: &Call, width: usize) -> String {
+    let caller = call.caller().display();
+    let callee = call.callee().display();
+    let caller = if caller.is_empty() {
+        "?".into()
+    } else {
+        caller
+    };
+    let callee = if callee.is_empty() {
+        "?".into()
+    } else {
+        callee
+    };
+    let arrow = " → ";
+    let room = width.saturating_sub(arrow.width());
+    let (a, b) = (caller.width(), callee.width());
+    let (wa, wb) = if a + b <= room {
+        (a, b)
+    } else if b <= room / 2 {
+        (room - b, b)
+    } else if a <= room / 2 {
+        (a, room - a)
+    } else {
+        (room / 2, room - room / 2)
+    };
+    format!("{}{arrow}{}", cut(&caller, wa), cut(&callee, wb))
 }

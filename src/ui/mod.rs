@@ -4,6 +4,7 @@
 pub mod call_detail;
 pub mod calls_list;
 pub mod answer;
+pub mod command_bar;
 pub mod composer;
 pub mod detail;
 pub mod event_log;
@@ -11,6 +12,7 @@ pub mod filter_bar;
 pub mod help;
 pub mod popup;
 pub mod status_bar;
+pub mod table;
 pub mod text;
 pub mod theme;
 
@@ -28,17 +30,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let theme = Theme::new(app.options.no_color);
     let regions = layout_with_answer(
         frame.area(),
-        app.bar.is_some(),
+        app.bar.is_some() || app.command_line.is_some(),
         app.answer.rows(frame.area().height),
     );
-    match &app.calls_view {
-        Some(view) => draw_calls(frame, app, view, regions.log),
+    match &app.table {
+        Some(view) => draw_table(frame, app, view, regions.log, &theme),
         None => event_log::draw(frame, app, regions.log, &theme),
     }
     answer::draw(frame, &app.answer, regions.answer, &theme);
     composer::draw(frame, app, regions.composer, &theme);
     if let Some(bar) = &app.bar {
         filter_bar::draw(frame, bar, regions.bar, &theme);
+    }
+    if let Some(line) = &app.command_line {
+        command_bar::draw(frame, line, regions.bar, &theme);
     }
     status_bar::draw(frame, app, regions.status, &theme);
     match &app.overlay {
@@ -60,29 +65,34 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Overlay::ChannelActions { selected }) => {
             popup::channel_actions(frame, *selected, frame.area(), &theme)
         }
+        Some(Overlay::RowActions { actions, selected }) => {
+            table::actions(frame, actions, *selected, frame.area(), &theme)
+        }
         None => {}
     }
 }
 
-/// The calls list, or one call's detail, in the log's place.
-fn draw_calls(frame: &mut Frame, app: &App, view: &crate::app::calls::CallsView, area: Rect) {
-    let theme = Theme::new(app.options.no_color);
-    if let Some((id, detail)) = &view.detail {
-        if let Some(call) = app.calls.get(*id) {
+/// A live table (or one call's detail) in the log's place.
+fn draw_table(
+    frame: &mut Frame,
+    app: &App,
+    view: &crate::app::views::TableView,
+    area: Rect,
+    theme: &Theme,
+) {
+    if let Some((id, detail)) = &view.call_detail {
+        if let Some(call) = app.state.calls().get(*id) {
             let mut detail = detail.borrow_mut();
-            call_detail::render_call_detail(
-                frame,
-                area,
-                call,
-                &mut detail,
-                app.calls_now(),
-                &theme,
-            );
+            call_detail::render_call_detail(frame, area, call, &mut detail, app.calls_now(), theme);
             return;
         }
     }
-    let mut list = view.list.borrow_mut();
-    calls_list::render_call_list(frame, area, &app.calls, &mut list, app.calls_now(), &theme);
+    let data = crate::app::views::keys::data(app, view.kind);
+    let hints = match view.kind {
+        crate::app::views::ViewKind::Calls => calls_list::HINTS,
+        _ => "Enter detail · a act · s sort · / filter · : view · Esc back",
+    };
+    table::draw(frame, area, &data, view, hints, theme);
 }
 
 /// Bytes from the server decoded with the user's charset, then made terminal-safe.
