@@ -156,6 +156,15 @@ pub async fn run(args: SendArgs) -> i32 {
         Ok(resolved) => resolved,
         Err(code) => return code,
     };
+    // A script never asks, but `--read-only` refuses it before anything is sent.
+    for action in &actions {
+        if let crate::safety::Verdict::Refuse(why) =
+            crate::safety::assess(action, resolved.read_only)
+        {
+            warn(&why);
+            return EXIT_USAGE;
+        }
+    }
     let mut config = resolved.session;
     // A script wants answers, not the event firehose: events only when asked for.
     if args.connect.events.is_none() {
