@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod complete;
 pub mod config;
 pub mod demo;
+pub mod explain;
 pub mod filter;
 pub mod format;
 pub mod history;

@@ -654,7 +654,20 @@ fn pair_response(app: &mut App, response: &crate::ami::Message, action: Option<&
         .get_str("Message")
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
-    let text = format!("{} → {verdict}{message}", action.unwrap_or("action"));
+    let mut text = format!("{} → {verdict}{message}", action.unwrap_or("action"));
+    if !ok
+        && response
+            .get_str("Message")
+            .is_some_and(|m| m.eq_ignore_ascii_case("Permission denied"))
+    {
+        if let Some(name) = action {
+            let privilege = app.catalog.action(name).map(|a| a.privilege.clone());
+            text.push_str(&format!(
+                " — {}",
+                crate::explain::permission_denied(name, privilege.as_deref())
+            ));
+        }
+    }
     let mut text = crate::ui::clean(text.as_bytes()).into_owned();
     if !ok && app.composer.is_blank() {
         // The block comes back to be fixed, as a shell keeps a failed command line.

@@ -479,9 +479,11 @@ fn the_response_to_the_composers_block_is_shown_beside_it() {
     );
     let (tone, text) = app.notice.clone().unwrap();
     assert_eq!(tone, Tone::Bad);
-    assert_eq!(
-        text,
-        "Ping → Error: Permission denied (the block is back: fix it and send again)"
+    assert!(
+        text.starts_with(
+            "Ping → Error: Permission denied — this user's ListCommands does not list Ping"
+        ) && text.ends_with("(the block is back: fix it and send again)"),
+        "{text}"
     );
     assert_eq!(app.composer.text(), "Action: Ping");
     assert!(app.awaiting.is_none());

@@ -518,6 +518,10 @@ mod tests {
             ("Response", "Success"),
             ("Originate", "Originate a call.  (Priv: originate,all)"),
             ("Ping", "Keepalive command.  (Priv: <none>)"),
+            (
+                "Command",
+                "Execute Asterisk CLI Command.  (Priv: command,all)",
+            ),
         ]));
         let (tx, rx) = mpsc::unbounded_channel();
         let helper = LineHelper {
