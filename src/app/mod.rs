@@ -869,6 +869,21 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             pin_selected(app);
             Vec::new()
         }
+        Focus::Log
+            if key.code == crossterm::event::KeyCode::Char('i') && key.modifiers.is_empty() =>
+        {
+            app.set_view(|o| o.show_internal = !o.show_internal);
+            let shown = app.log.options().show_internal;
+            app.notify(
+                Tone::Info,
+                if shown {
+                    "showing amicon's own traffic (keepalive, help lookups, state seeding)"
+                } else {
+                    "amicon's own traffic hidden (i shows it)"
+                },
+            );
+            Vec::new()
+        }
         Focus::Log => {
             if let Some(action) = keymap::log(&key) {
                 log_action(app, action)

@@ -847,7 +847,7 @@ fn a_template_fills_the_composer() {
 }
 
 #[test]
-fn completions_own_questions_are_kept_out_of_the_default_view_by_f2() {
+fn own_traffic_is_hidden_by_default_and_i_shows_it() {
     let mut app = app();
     let id = format!("amicon-1{}9", crate::complete::BACKGROUND_MARK);
     update(
@@ -859,7 +859,15 @@ fn completions_own_questions_are_kept_out_of_the_default_view_by_f2() {
             },
         )]),
     );
+    assert_eq!(
+        app.log.shown(),
+        0,
+        "a help lookup is not what the user typed"
+    );
+    update(&mut app, key(KeyCode::BackTab));
+    update(&mut app, key(KeyCode::Char('i')));
     assert_eq!(app.log.shown(), 1);
+    // F2 (hide noise) hides it again whatever i says.
     update(&mut app, key(KeyCode::F(2)));
     assert_eq!(app.log.shown(), 0);
 }
