@@ -164,6 +164,11 @@ impl Catalog {
                 },
             );
         }
+        // Without `Command` (the `command` class) every help lookup would fail, and raise
+        // a `RequestNotAllowed` security event on the PBX: do not ask at all.
+        if !self.actions.is_empty() && !self.actions.contains_key("command") {
+            self.help_denied = true;
+        }
         self.actions.len()
     }
 
@@ -788,9 +793,22 @@ mod tests {
     }
 
     #[test]
-    fn permission_denied_on_help_falls_back_to_names_only() {
+    fn no_help_is_asked_for_without_the_command_privilege() {
         let mut c = Catalog::new();
         c.learn_list_commands(&by_action_id("permission-denied.txt", "perm-3"));
+        assert!(c.help_denied(), "ListCommands has no Command action");
+        assert!(!c.needs_help("CoreShowChannels"));
+        let got = c.complete("Action: CoreShowChannels\n", 1, 0);
+        assert!(got
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("`command` privilege")));
+    }
+
+    #[test]
+    fn permission_denied_on_help_falls_back_to_names_only() {
+        // Asked before the action list arrived: the server's refusal stops further asks.
+        let mut c = Catalog::new();
         assert!(c.needs_help("CoreShowChannels"));
         c.learn_action_help(
             "CoreShowChannels",
@@ -798,6 +816,7 @@ mod tests {
         );
         assert!(c.help_denied());
         assert!(!c.needs_help("Getvar"));
+        c.learn_list_commands(&by_action_id("permission-denied.txt", "perm-3"));
         let completion = c.complete("Action: Core", 0, 12);
         assert!(texts(&completion).contains(&"CoreShowChannels"));
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod debug_log;
 pub mod demo;
 pub mod dialect;
+pub mod explain;
 pub mod filter;
 pub mod format;
 pub mod history;

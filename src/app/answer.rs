@@ -57,6 +57,8 @@ pub struct Answer {
     pub complete: bool,
     /// A log entry put here by hand (`p`): it stays until the next block is sent.
     pub pinned: bool,
+    /// The response started a list (`EventList: start`): shown as a table, even empty.
+    pub is_list: bool,
 }
 
 /// What the pane shows, decided from the answer.
@@ -88,6 +90,7 @@ impl Answer {
             items_dropped: 0,
             complete: false,
             pinned: false,
+            is_list: false,
         }
     }
 
@@ -101,6 +104,7 @@ impl Answer {
             items_dropped: 0,
             complete: true,
             pinned: true,
+            is_list: false,
         }
     }
 
@@ -116,6 +120,7 @@ impl Answer {
                         .get("Message")
                         .is_some_and(|m| m.to_ascii_lowercase().ends_with(b"will follow"));
                 self.complete = !is_list || message.is("Response", "Error");
+                self.is_list = is_list;
                 self.response = Some(message.clone());
             }
             Link::ListItem { action_id } if action_id == mine => {
@@ -164,7 +169,7 @@ impl Answer {
         if !output.is_empty() {
             return Shape::Output(output);
         }
-        if !self.items.is_empty() || !self.complete {
+        if self.is_list || !self.items.is_empty() {
             return table(&self.items);
         }
         Shape::Fields(
@@ -347,6 +352,27 @@ mod tests {
         assert_eq!(columns, ["Channel", "ChannelStateDesc", "Duration"]);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1][0], "Local/echo@test-1;2");
+    }
+
+    #[test]
+    fn an_empty_list_is_an_empty_table() {
+        let mut a = Answer::awaiting("CoreShowChannels", "4");
+        a.observe(
+            &response(&[
+                ("Response", "Success"),
+                ("ActionID", "4"),
+                ("EventList", "start"),
+                ("Message", "Channels will follow"),
+            ]),
+            &link_response("4"),
+        );
+        assert_eq!(
+            a.shape(),
+            Shape::Table {
+                columns: vec![],
+                rows: vec![]
+            }
+        );
     }
 
     #[test]

@@ -151,9 +151,9 @@ pub const HELP: &[(&str, &str, &str)] = &[
     ("Enter", "log", "detail of the selected message"),
     ("/, n, N", "log", "search, older match, newer match"),
     (
-        "y; p",
+        "y; p; i",
         "log, detail",
-        "copy as raw AMI (OSC 52); p: pin to answer",
+        "copy raw (OSC 52); pin to answer; own traffic",
     ),
     (
         "Mouse wheel; .",

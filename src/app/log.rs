@@ -74,6 +74,9 @@ pub struct ViewOptions {
     pub hide_noise: bool,
     /// Show only this session's actions and what answers them.
     pub own_only: bool,
+    /// Show amicon's own housekeeping (keepalive, help lookups, state seeding), hidden
+    /// by default: it is not what the user typed.
+    pub show_internal: bool,
 }
 
 impl ViewOptions {
@@ -81,7 +84,7 @@ impl ViewOptions {
         match &entry.item {
             Item::Note { .. } => true,
             Item::Sent { message, internal } => {
-                if self.hide_noise && *internal {
+                if *internal && (self.hide_noise || !self.show_internal) {
                     return false;
                 }
                 self.filter
@@ -94,7 +97,10 @@ impl ViewOptions {
                 internal,
                 action,
             } => {
-                if self.hide_noise && (*internal || is_noise(message)) {
+                if self.hide_noise && is_noise(message) {
+                    return false;
+                }
+                if *internal && (self.hide_noise || !self.show_internal) {
                     return false;
                 }
                 if self.own_only && (link.action_id().is_none() || *internal) {

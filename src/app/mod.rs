@@ -690,7 +690,20 @@ fn pair_response(app: &mut App, response: &crate::ami::Message, action: Option<&
         .get_str("Message")
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
-    let text = format!("{} → {verdict}{message}", action.unwrap_or("action"));
+    let mut text = format!("{} → {verdict}{message}", action.unwrap_or("action"));
+    if !ok
+        && response
+            .get_str("Message")
+            .is_some_and(|m| m.eq_ignore_ascii_case("Permission denied"))
+    {
+        if let Some(name) = action {
+            let privilege = app.catalog.action(name).map(|a| a.privilege.clone());
+            text.push_str(&format!(
+                " — {}",
+                crate::explain::permission_denied(name, privilege.as_deref())
+            ));
+        }
+    }
     let mut text = crate::text::clean(text.as_bytes()).into_owned();
     if !ok && app.composer.is_blank() {
         // The block comes back to be fixed, as a shell keeps a failed command line.
@@ -902,6 +915,21 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             if key.code == crossterm::event::KeyCode::Char('p') && key.modifiers.is_empty() =>
         {
             pin_selected(app);
+            Vec::new()
+        }
+        Focus::Log
+            if key.code == crossterm::event::KeyCode::Char('i') && key.modifiers.is_empty() =>
+        {
+            app.set_view(|o| o.show_internal = !o.show_internal);
+            let shown = app.log.options().show_internal;
+            app.notify(
+                Tone::Info,
+                if shown {
+                    "showing amicon's own traffic (keepalive, help lookups, state seeding)"
+                } else {
+                    "amicon's own traffic hidden (i shows it)"
+                },
+            );
             Vec::new()
         }
         Focus::Log => {

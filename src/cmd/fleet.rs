@@ -405,6 +405,12 @@ pub async fn send(args: &SendArgs, actions: Vec<Action>, targets: Vec<String>) -
         Ok(resolved) => resolved,
         Err(code) => return code,
     };
+    // A profile's `read_only` refuses the whole run before any server is reached.
+    if resolved.iter().any(|r| r.read_only) {
+        if let Some(code) = super::send::refused_by_read_only(&actions, true) {
+            return code;
+        }
+    }
     let (news_tx, mut news) = mpsc::unbounded_channel::<(usize, SendNews)>();
     let mut charsets = Vec::new();
     let mut tasks = Vec::new();

@@ -163,6 +163,17 @@ pub(crate) fn session_config(mut config: SessionConfig, args: &SendArgs) -> Sess
     config
 }
 
+/// A script never asks, but `--read-only` refuses it before anything is sent.
+pub(crate) fn refused_by_read_only(actions: &[crate::ami::Action], read_only: bool) -> Option<i32> {
+    for action in actions {
+        if let crate::safety::Verdict::Refuse(why) = crate::safety::assess(action, read_only) {
+            warn(&why);
+            return Some(EXIT_USAGE);
+        }
+    }
+    None
+}
+
 /// Runs `amicon send`; returns the exit code.
 pub async fn run(args: SendArgs) -> i32 {
     let actions = match read_actions(&args) {
@@ -177,13 +188,23 @@ pub async fn run(args: SendArgs) -> i32 {
             warn(e);
             return EXIT_USAGE;
         }
-        Ok(Some(targets)) => return super::fleet::send(&args, actions, targets).await,
+        Ok(Some(targets)) => {
+            // `--read-only` refuses before any of the servers is reached (a profile's
+            // `read_only` is checked in `fleet::send` once the targets are resolved).
+            if let Some(code) = refused_by_read_only(&actions, args.connect.read_only) {
+                return code;
+            }
+            return super::fleet::send(&args, actions, targets).await;
+        }
         Ok(None) => {}
     }
     let resolved = match super::resolve(&args.connect) {
         Ok(resolved) => resolved,
         Err(code) => return code,
     };
+    if let Some(code) = refused_by_read_only(&actions, resolved.read_only) {
+        return code;
+    }
     let config = session_config(resolved.session, &args);
 
     let (handle, mut stream) = session::spawn(config);

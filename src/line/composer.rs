@@ -257,6 +257,11 @@ impl Composer {
             return Step::Nothing;
         }
         let block = self.block();
+        if let Some(placeholder) = crate::app::composer::unfilled_placeholder(&block) {
+            return Step::Notice(format!(
+                "fill in {placeholder} first (a template's placeholder); :show prints the block"
+            ));
+        }
         let action = match Action::parse_block(&block) {
             Ok(action) => action,
             Err(e) => return Step::Notice(e),
@@ -366,6 +371,16 @@ mod tests {
         assert!(matches!(c.accept("", &catalog), Step::Notice(_)));
         c.accept("Channel: Local/echo@test", &catalog);
         assert!(matches!(c.accept("", &catalog), Step::Send(b) if b.ends_with("Local/echo@test")));
+    }
+
+    #[test]
+    fn unfilled_placeholders_are_refused() {
+        let mut c = Composer::new();
+        let catalog = Catalog::new();
+        c.accept("Action: Redirect", &catalog);
+        c.accept("Exten: <exten>", &catalog);
+        assert!(matches!(c.accept("", &catalog), Step::Notice(n) if n.contains("<exten>")));
+        assert_eq!(c.line_count(), 2, "the block stays to be fixed");
     }
 
     #[test]

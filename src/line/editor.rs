@@ -221,6 +221,8 @@ pub(super) struct EditorSetup {
     pub history: History,
     pub templates_dir: Option<PathBuf>,
     pub to_session: mpsc::UnboundedSender<FromEditor>,
+    /// `--read-only`: blocks outside the read list are refused (`crate::safety`).
+    pub read_only: bool,
 }
 
 /// Starts the editor thread; resolves to the [`Output`] that prints above its prompt.
@@ -242,6 +244,7 @@ fn run_editor(setup: EditorSetup, ready: oneshot::Sender<Output>) {
         mut history,
         templates_dir,
         to_session,
+        read_only,
     } = setup;
     let config = Config::builder()
         .auto_add_history(false)
@@ -336,6 +339,9 @@ fn run_editor(setup: EditorSetup, ready: oneshot::Sender<Output>) {
             Step::Added(None) | Step::Nothing => {}
             Step::Notice(text) => out.print(note(&text)),
             Step::Send(block) => {
+                if !safe_to_send(&mut editor, &block, &catalog, read_only, &out) {
+                    continue;
+                }
                 if let Err(e) = history.add(&block) {
                     out.print(note(&format!("history not saved: {e}")));
                 }
@@ -406,6 +412,50 @@ fn run_editor(setup: EditorSetup, ready: oneshot::Sender<Output>) {
     let _ = to_session.send(FromEditor::Quit);
 }
 
+/// The one safety policy at a terminal: a read-only refusal is said, a block that
+/// changes calls, configuration or the database is asked about once (`y` sends), naming
+/// its channel and whether it is still up.
+fn safe_to_send(
+    editor: &mut Editor<LineHelper, DefaultHistory>,
+    block: &str,
+    catalog: &Arc<Mutex<Catalog>>,
+    read_only: bool,
+    out: &Output,
+) -> bool {
+    let Ok(action) = crate::ami::Action::parse_block(block) else {
+        return true;
+    };
+    match crate::safety::assess(&action, read_only) {
+        crate::safety::Verdict::Send => true,
+        crate::safety::Verdict::Refuse(why) => {
+            out.print(note(&why));
+            false
+        }
+        crate::safety::Verdict::Confirm { why, channel } => {
+            let target = channel.map(|c| {
+                let live = catalog
+                    .lock()
+                    .is_ok_and(|cat| cat.channels().any(|name| name == c));
+                if live {
+                    format!("{c}: still up")
+                } else {
+                    crate::safety::describe_channel(&c, None)
+                }
+            });
+            let question = format!("{}. Send it? [y/N] ", crate::safety::question(&why, target));
+            let yes = editor
+                .readline(&question)
+                .is_ok_and(|answer| answer.trim().eq_ignore_ascii_case("y"));
+            if !yes {
+                out.print(note(
+                    "not sent (the block is in the history: Up recalls its lines)",
+                ));
+            }
+            yes
+        }
+    }
+}
+
 fn help_text() -> String {
     let mut text = String::new();
     text.push_str(&note(
@@ -468,6 +518,10 @@ mod tests {
             ("Response", "Success"),
             ("Originate", "Originate a call.  (Priv: originate,all)"),
             ("Ping", "Keepalive command.  (Priv: <none>)"),
+            (
+                "Command",
+                "Execute Asterisk CLI Command.  (Priv: command,all)",
+            ),
         ]));
         let (tx, rx) = mpsc::unbounded_channel();
         let helper = LineHelper {

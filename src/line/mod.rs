@@ -76,6 +76,8 @@ pub struct LineOptions {
     pub templates_dir: Option<PathBuf>,
     /// Record every stream entry to this file (`--record FILE`).
     pub record: Option<PathBuf>,
+    /// `--read-only`: blocks outside the read list are refused, piped or typed.
+    pub read_only: bool,
 }
 
 impl Default for LineOptions {
@@ -89,6 +91,7 @@ impl Default for LineOptions {
             history_path: None,
             templates_dir: None,
             record: None,
+            read_only: false,
         }
     }
 }
@@ -117,6 +120,7 @@ pub async fn run_cli(args: &crate::cli::ConnectArgs, record: Option<PathBuf>) ->
         charset: resolved.charset,
         filter,
         record,
+        read_only: resolved.read_only,
         ..LineOptions::default()
     };
     let mut session = resolved.session;
@@ -309,6 +313,7 @@ async fn interactive(
             .clone()
             .or_else(crate::templates::user_dir),
         to_session,
+        read_only: options.read_only,
     });
     let Ok(out) = ready.await else {
         logoff(&handle).await;
@@ -456,6 +461,15 @@ fn failure_code(error: &ActionError) -> i32 {
     }
 }
 
+/// Piped blocks never ask, but `--read-only` refuses them like typed ones.
+fn read_only_refusal(block: &str, read_only: bool) -> Option<String> {
+    let action = Action::parse_block(block).ok()?;
+    match crate::safety::assess(&action, read_only) {
+        crate::safety::Verdict::Refuse(why) => Some(why),
+        _ => None,
+    }
+}
+
 async fn piped(
     config: SessionConfig,
     options: LineOptions,
@@ -487,7 +501,13 @@ async fn piped(
             continue;
         }
         let outcome = match composer.accept(&line, &catalog) {
-            Step::Send(block) => send_and_wait(&handle, &mut stream, &mut view, &block).await,
+            Step::Send(block) => match read_only_refusal(&block, options.read_only) {
+                Some(why) => {
+                    eprintln!("amicon: {why}");
+                    Outcome::Invalid
+                }
+                None => send_and_wait(&handle, &mut stream, &mut view, &block).await,
+            },
             Step::Notice(text) => {
                 eprintln!("amicon: {text}");
                 composer.clear();

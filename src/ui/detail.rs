@@ -55,14 +55,24 @@ pub fn detail_lines<'a>(app: &App, item: &Item, theme: &Theme) -> Vec<Line<'a>> 
     };
     let charset = app.options.charset;
     let output = command_output(message, charset);
+    let event = message.get_str("Event");
     let mut lines: Vec<Line> = message
         .headers()
         .filter(|(k, _)| output.is_empty() || !k.eq_ignore_ascii_case(b"Output"))
         .map(|(k, v)| {
-            Line::from(vec![
+            let mut spans = vec![
                 Span::styled(format!("{}: ", clean(k)), theme.key()),
                 Span::raw(show(v, charset)),
-            ])
+            ];
+            // The code's meaning beside it (`ChannelState: 6  (Up)`).
+            if let Some(meaning) = crate::explain::explain(
+                event.as_deref(),
+                &String::from_utf8_lossy(k),
+                &String::from_utf8_lossy(v),
+            ) {
+                spans.push(Span::styled(format!("  ({meaning})"), theme.dim()));
+            }
+            Line::from(spans)
         })
         .collect();
 
