@@ -231,11 +231,12 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "NAME")]
     pub charset: Option<String>,
 
-    /// How long to wait for the TCP (and TLS) connection.
+    /// How long to wait for the TCP (and TLS) connection; the banner and the login wait
+    /// --timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,
 
-    /// How long an action may wait for its answer (and each login step).
+    /// How long an action may wait for its answer (and the banner, and each login step).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 

@@ -149,6 +149,9 @@ pub async fn run(args: SendArgs) -> i32 {
         Ok(actions) => actions,
         Err(e) => {
             warn(e);
+            if let Some(note) = crate::config::assumed_target_note(&args.connect) {
+                warn(note);
+            }
             return EXIT_USAGE;
         }
     };
