@@ -199,14 +199,7 @@ pub struct Status {
     pub ever_logged_in: bool,
 }
 
-/// Rows and rectangles of the last drawn layout, for mouse clicks and paging.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Regions {
-    pub log: Rect,
-    pub composer: Rect,
-    pub bar: Rect,
-    pub status: Rect,
-}
+pub use crate::layout::Regions;
 
 #[derive(Debug)]
 pub struct App {
@@ -291,7 +284,7 @@ impl App {
 
     /// Lays the screen out for a terminal of this size.
     pub fn resize(&mut self, width: u16, height: u16) {
-        self.regions = crate::ui::layout(Rect::new(0, 0, width, height), self.bar.is_some());
+        self.regions = crate::layout::layout(Rect::new(0, 0, width, height), self.bar.is_some());
     }
 
     /// Lines of log on screen.
@@ -642,7 +635,7 @@ fn pair_response(app: &mut App, response: &crate::ami::Message, action: Option<&
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
     let text = format!("{} → {verdict}{message}", action.unwrap_or("action"));
-    let text = crate::ui::clean(text.as_bytes()).into_owned();
+    let text = crate::text::clean(text.as_bytes()).into_owned();
     app.notify(if ok { Tone::Good } else { Tone::Bad }, text);
 }
 
