@@ -269,6 +269,20 @@ pub struct SendArgs {
     /// Print each answer as JSON Lines (one object per message) instead of raw AMI text.
     #[arg(long)]
     pub json: bool,
+
+    /// Output format, as for `watch`: raw AMI text, one line per message, or JSON Lines.
+    #[arg(long, value_enum, default_value_t = WatchFormat::Raw, conflicts_with = "json")]
+    pub format: WatchFormat,
+}
+
+impl SendArgs {
+    pub fn output_format(&self) -> WatchFormat {
+        if self.json {
+            WatchFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 /// How `watch` prints events.

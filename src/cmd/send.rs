@@ -99,20 +99,20 @@ fn exit_code_of(error: &ActionError) -> i32 {
 }
 
 /// Writes a whole answer: raw wire bytes (each message ends with its blank line), or one
-/// JSON line per message.
+/// line (`--format line`) or JSON line per message.
 fn write_reply(
     out: &mut impl Write,
     reply: &Reply,
-    json: bool,
+    format: crate::cli::WatchFormat,
     charset: Charset,
 ) -> std::io::Result<()> {
-    if !json {
+    if format == crate::cli::WatchFormat::Raw {
         for message in reply.messages() {
             out.write_all(message.wire())?;
         }
         return out.flush();
     }
-    // The same JSON a `watch --json` or a recording shows for these messages.
+    // The same lines a `watch --format line|json` or a recording shows for these messages.
     let at = SystemTime::now();
     let id = || reply.action_id.clone();
     let entries = std::iter::once((&reply.response, Link::Response { action_id: id() }))
@@ -134,11 +134,12 @@ fn write_reply(
             link,
             internal: false,
         };
-        writeln!(
-            out,
-            "{}",
-            format::json_line(&Stamped { at, event }, charset)
-        )?;
+        let stamped = Stamped { at, event };
+        if format == crate::cli::WatchFormat::Line {
+            writeln!(out, "{}", format::one_line(&stamped, charset))?;
+        } else {
+            writeln!(out, "{}", format::json_line(&stamped, charset))?;
+        }
     }
     out.flush()
 }
@@ -190,7 +191,7 @@ pub async fn run(args: SendArgs) -> i32 {
                 if !reply.is_success() {
                     code = code.max(EXIT_ACTION_ERROR);
                 }
-                match write_reply(&mut out, &reply, args.json, resolved.charset) {
+                match write_reply(&mut out, &reply, args.output_format(), resolved.charset) {
                     Err(e) if is_closed_pipe(&e) => break,
                     Err(e) => {
                         warn(format!("cannot write the answer: {e}"));
