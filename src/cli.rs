@@ -343,11 +343,12 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "NAME")]
     pub charset: Option<String>,
 
-    /// How long to wait for the TCP (and TLS) connection.
+    /// How long to wait for the TCP (and TLS) connection; the banner and the login wait
+    /// --timeout.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,
 
-    /// How long an action may wait for its answer (and each login step).
+    /// How long an action may wait for its answer (and the banner, and each login step).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 
@@ -390,6 +391,20 @@ pub struct SendArgs {
     /// Print each answer as JSON Lines (one object per message) instead of raw AMI text.
     #[arg(long)]
     pub json: bool,
+
+    /// Output format, as for `watch`: raw AMI text, one line per message, or JSON Lines.
+    #[arg(long, value_enum, default_value_t = WatchFormat::Raw, conflicts_with = "json")]
+    pub format: WatchFormat,
+}
+
+impl SendArgs {
+    pub fn output_format(&self) -> WatchFormat {
+        if self.json {
+            WatchFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 /// How `watch` prints events.

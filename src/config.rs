@@ -29,11 +29,13 @@ pub enum ConfigError {
     Read { path: PathBuf, err: std::io::Error },
     #[error("bad config file {}: {message}", path.display())]
     Toml { path: PathBuf, message: String },
-    #[error("no profile {name:?} in {}{}", path.display(), known_profiles(known))]
+    #[error("no profile {name:?} in {}{}{}", path.display(), did_you_mean(near), known_profiles(known))]
     UnknownProfile {
         name: String,
         path: PathBuf,
         known: Vec<String>,
+        /// A profile whose name is a slip away from `name`.
+        near: Option<String>,
     },
     #[error(
         "no target: give one (host, user@host, amis://user@host, a profile name) or --profile"
@@ -49,6 +51,12 @@ pub enum ConfigError {
     UnknownCharset(#[from] CharsetError),
     #[error("{0}")]
     Ssh(String),
+}
+
+fn did_you_mean(near: &Option<String>) -> String {
+    near.as_ref()
+        .map(|name| format!(": did you mean {name:?}?"))
+        .unwrap_or_default()
 }
 
 fn known_profiles(known: &[String]) -> String {
@@ -82,6 +90,13 @@ pub fn parse_target(text: &str) -> Result<Target, ConfigError> {
         target: text.to_string(),
         why: why.to_string(),
     };
+    for scheme in ["amis:", "ami:"] {
+        if strip_prefix_ignore_case(text, scheme).is_some_and(|rest| !rest.starts_with("//")) {
+            return Err(bad(&format!(
+                "{scheme} must be followed by // (e.g. {scheme}//admin@pbx)"
+            )));
+        }
+    }
     let (tls, rest) = if let Some(rest) = strip_prefix_ignore_case(text, "amis://") {
         (Some(true), rest)
     } else if let Some(rest) = strip_prefix_ignore_case(text, "ami://") {
@@ -96,6 +111,11 @@ pub fn parse_target(text: &str) -> Result<Target, ConfigError> {
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let (user, address) = match rest.rsplit_once('@') {
         Some(("", _)) => return Err(bad("empty user name before @")),
+        Some((user, _)) if user.contains(['/', ':']) => {
+            return Err(bad(&format!(
+                "the user name {user:?} contains / or : (a scheme is written ami:// or amis://)"
+            )))
+        }
         Some((user, address)) => (Some(user.to_string()), address),
         None => (None, rest),
     };
@@ -151,6 +171,53 @@ fn parse_port(text: &str) -> Result<u16, String> {
 }
 
 /// Whether a TARGET is a single word that may name a profile.
+/// A profile whose name is a slip away from `word` (same letters in another case, or one
+/// or two letters typed wrong, left out, added or swapped): a mistyped profile name.
+fn similar_profile<'a>(word: &str, names: impl Iterator<Item = &'a String>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    names
+        .map(|name| {
+            (
+                name,
+                strsim::damerau_levenshtein(&word, &name.to_lowercase()),
+            )
+        })
+        .filter(|(name, distance)| *distance <= (name.chars().count() / 3).clamp(1, 2))
+        .min_by_key(|(_, distance)| *distance)
+        .map(|(name, _)| name.as_str())
+}
+
+/// When a lone word was taken as the TARGET although a `default` profile exists
+/// (`amicon send --config cfg.toml Ping`): what was assumed and how to say the other
+/// thing. Reads the config file quietly: a file that cannot be read gives nothing.
+pub fn assumed_target_note(args: &ConnectArgs) -> Option<String> {
+    let word = args.target.as_deref().filter(|t| is_bare_word(t))?;
+    let loaded = load_config(args.config.as_deref()).ok()??;
+    let default = loaded.file.default.as_ref()?;
+    if loaded.file.profiles.contains_key(word) || args.profile.is_some() {
+        return None;
+    }
+    Some(format!(
+        "{word:?} was taken as the TARGET; the default profile {default:?} is used only without one: amicon send {default} {word}"
+    ))
+}
+
+/// What a bare word that is no profile is taken for, said when profiles exist (so a
+/// `default` profile does not silently lose to a word meant as an action name).
+fn bare_host_warning(word: &str, file: &ConfigFile, config_path: &Path) -> String {
+    let known = file.profiles.keys().cloned().collect::<Vec<_>>().join(", ");
+    let default = match &file.default {
+        Some(name) => format!(
+            "; the default profile {name:?} is used only when no TARGET is given (amicon send {name} ACTION)"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{word:?} is not a profile in {} (profiles: {known}): taking it as a host name{default}",
+        config_path.display()
+    )
+}
+
 fn is_bare_word(text: &str) -> bool {
     !text.contains(['@', ':', '[', '/'])
 }
@@ -381,18 +448,35 @@ pub fn resolve_with(
         name: name.to_string(),
         path: config_path.clone(),
         known: file.profiles.keys().cloned().collect(),
+        near: similar_profile(name, file.profiles.keys()).map(str::to_string),
     };
 
     // Which profile, and which part of TARGET is an address.
     let mut profile_name = args.profile.clone();
     let mut target = None;
+    // A bare word taken as a host although profiles exist: what was assumed.
+    let mut bare_host: Option<String> = None;
     match args.target.as_deref() {
         Some(text)
             if is_bare_word(text) && file.profiles.contains_key(text) && profile_name.is_none() =>
         {
             profile_name = Some(text.to_string());
         }
-        Some(text) => target = Some(parse_target(text)?),
+        Some(text) => {
+            if is_bare_word(text) && profile_name.is_none() && !file.profiles.is_empty() {
+                if let Some(near) = similar_profile(text, file.profiles.keys()) {
+                    return Err(ConfigError::UnknownProfile {
+                        name: text.to_string(),
+                        path: config_path.clone(),
+                        known: file.profiles.keys().cloned().collect(),
+                        near: Some(near.to_string()),
+                    });
+                }
+                bare_host = Some(bare_host_warning(text, file, &config_path));
+                warnings.extend(bare_host.as_ref().map(|note| format!("note: {note}")));
+            }
+            target = Some(parse_target(text)?)
+        }
         None if profile_name.is_none() => match &file.default {
             Some(name) => profile_name = Some(name.clone()),
             // Through ssh the address has a default: the far side's loopback.
@@ -430,7 +514,14 @@ pub fn resolve_with(
         .clone()
         .or_else(|| target.as_ref().and_then(|t| t.user.clone()))
         .or(profile.user.clone())
-        .ok_or_else(|| ConfigError::MissingUser(endpoint.to_string()))?;
+        .ok_or_else(|| match &bare_host {
+            // The word was most likely meant as something else: say what was assumed.
+            Some(note) => ConfigError::Target {
+                target: args.target.clone().unwrap_or_default(),
+                why: format!("{note}, and that host has no user name"),
+            },
+            None => ConfigError::MissingUser(endpoint.to_string()),
+        })?;
     let who = match &ssh_destination {
         Some(destination) => format!("{user}@{endpoint} via ssh {destination}"),
         None => format!("{user}@{endpoint}"),
@@ -676,6 +767,77 @@ mod tests {
     "#;
 
     #[test]
+    fn a_scheme_without_its_two_slashes_is_a_bad_target() {
+        for text in [
+            "ami:/admin@127.0.0.1",
+            "amis:admin@pbx",
+            "AMI:/admin@pbx:5038",
+        ] {
+            let err = parse_target(text).unwrap_err().to_string();
+            assert!(err.starts_with("bad target"), "{text}: {err}");
+            assert!(err.contains("//"), "{text}: {err}");
+        }
+        let err = parse_target("x/y@pbx").unwrap_err().to_string();
+        assert!(err.contains("contains / or :"), "{err}");
+        assert!(parse_target("ami://admin@pbx").is_ok());
+    }
+
+    #[test]
+    fn a_mistyped_profile_name_says_which_profiles_exist() {
+        let cfg = loaded(PROFILES);
+        for typo in ["lba", "Lab", "egde", "edg"] {
+            let err = resolve_with(&args(typo), Some(&cfg), &env_secret("s"), &mut no_prompt)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("did you mean"), "{typo}: {err}");
+            assert!(err.contains("profiles: edge, lab"), "{typo}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bare_word_that_is_no_profile_says_it_was_taken_as_a_host() {
+        let cfg = loaded(PROFILES);
+        // `amicon send --config cfg.toml Ping`: Ping is no profile, and no host either.
+        let err = resolve_with(&args("Ping"), Some(&cfg), &env_secret("s"), &mut no_prompt)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("taking it as a host name"), "{err}");
+        assert!(err.contains("amicon send lab ACTION"), "{err}");
+        let a = ConnectArgs {
+            user: Some("admin".into()),
+            ..args("Ping")
+        };
+        let r = resolve_with(&a, Some(&cfg), &env_secret("s"), &mut no_prompt).unwrap();
+        assert_eq!(r.session.endpoint.host, "Ping");
+        let said = r.warnings.join("\n");
+        assert!(said.starts_with("note: "), "{said}");
+        assert!(
+            said.contains("\"Ping\" is not a profile in /cfg/config.toml"),
+            "{said}"
+        );
+        assert!(said.contains("the default profile \"lab\""), "{said}");
+        // Without profiles a bare word is a host, and nothing needs saying.
+        let r = resolve_with(&a, None, &env_secret("s"), &mut no_prompt).unwrap();
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn a_lone_word_taken_as_the_target_says_so_when_a_default_profile_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cfg.toml");
+        std::fs::write(&path, PROFILES).unwrap();
+        let a = |target: &str| ConnectArgs {
+            config: Some(path.clone()),
+            ..args(target)
+        };
+        let note = assumed_target_note(&a("Ping")).unwrap();
+        assert!(note.contains("\"Ping\" was taken as the TARGET"), "{note}");
+        assert!(note.contains("amicon send lab Ping"), "{note}");
+        assert_eq!(assumed_target_note(&a("lab")), None, "a profile");
+        assert_eq!(assumed_target_note(&a("admin@pbx")), None, "an address");
+    }
+
+    #[test]
     fn a_bare_word_naming_a_profile_uses_it() {
         let cfg = loaded(PROFILES);
         let r = resolve_with(&args("lab"), Some(&cfg), &Env::default(), &mut no_prompt).unwrap();
@@ -705,7 +867,12 @@ mod tests {
             &env_secret("s"),
             &mut no_prompt,
         );
-        assert!(matches!(r, Err(ConfigError::MissingUser(_))), "{r:?}");
+        // No user for it: and the error says the word was taken as a host, not a profile.
+        let err = r.unwrap_err().to_string();
+        assert!(
+            err.contains("taking it as a host name") && err.contains("no user name"),
+            "{err}"
+        );
         let mut a = args("otherpbx");
         a.user = Some("me".into());
         let r = resolve_with(&a, Some(&cfg), &env_secret("s"), &mut no_prompt).unwrap();

@@ -457,9 +457,9 @@ fn parse_event_tv(text: &str) -> Option<SystemTime> {
     if b.len() < 19 || b[4] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| stamp.get(r)?.parse::<i64>().ok();
-    let days = crate::time::days_from_civil(num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
-    let secs = days * 86_400 + num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)? - offset_secs;
+    // The calendar is humantime's; the whole seconds in UTC, then the offset and fraction.
+    let local = humantime::parse_rfc3339_weak(stamp.get(..19)?).ok()?;
+    let secs = i64::try_from(local.duration_since(UNIX_EPOCH).ok()?.as_secs()).ok()? - offset_secs;
     let micros = fraction_micros(stamp.get(20..).unwrap_or(""))?;
     Some(
         UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?) + Duration::from_micros(micros),

@@ -1149,7 +1149,8 @@ fn block_action_name(text: &str) -> Option<String> {
 /// (from the calls model: one place to switch to another state model).
 fn live_channel_names(app: &App) -> Vec<String> {
     let mut names: Vec<String> = app
-        .calls
+        .state
+        .calls()
         .ordered()
         .into_iter()
         .filter(|call| call.is_live())
@@ -1237,7 +1238,7 @@ fn submit_all(app: &mut App, actions: Vec<Action>) -> Vec<Cmd> {
 /// What the calls model knows of a channel now (state and age), for the question.
 fn channel_now(app: &App, name: &str) -> Option<crate::safety::ChannelNow> {
     let now = app.calls_now();
-    app.calls.ordered().into_iter().find_map(|call| {
+    app.state.calls().ordered().into_iter().find_map(|call| {
         let channel = call
             .channels()
             .iter()

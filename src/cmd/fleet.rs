@@ -424,7 +424,7 @@ pub async fn send(args: &SendArgs, actions: Vec<Action>, targets: Vec<String>) -
     drop(news_tx);
     let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut output_open = true;
-    if !args.json && crate::record::write_header(&mut out).is_err() {
+    if args.output_format() == WatchFormat::Raw && crate::record::write_header(&mut out).is_err() {
         output_open = false;
     }
     let mut write_failed = false;
@@ -436,7 +436,7 @@ pub async fn send(args: &SendArgs, actions: Vec<Action>, targets: Vec<String>) -
                 match super::send::write_reply(
                     &mut out,
                     &reply,
-                    args.json,
+                    args.output_format(),
                     charsets[index],
                     Some(name),
                 ) {

@@ -99,23 +99,24 @@ pub(crate) fn exit_code_of(error: &ActionError) -> i32 {
 }
 
 /// Writes a whole answer: raw wire bytes (each message ends with its blank line), or one
-/// JSON line per message.
+/// line (`--format line`) or JSON line per message.
 /// With `server` (several targets at once), each raw message follows a `#@` comment
-/// line naming it (the recording format) and each JSON object has `"server"`.
+/// line naming it (the recording format), each line starts with the server's name and
+/// each JSON object has `"server"`.
 pub(crate) fn write_reply(
     out: &mut impl Write,
     reply: &Reply,
-    json: bool,
+    format: crate::cli::WatchFormat,
     charset: Charset,
     server: Option<&str>,
 ) -> std::io::Result<()> {
-    if !json && server.is_none() {
+    if format == crate::cli::WatchFormat::Raw && server.is_none() {
         for message in reply.messages() {
             out.write_all(message.wire())?;
         }
         return out.flush();
     }
-    // The same JSON a `watch --json` or a recording shows for these messages.
+    // The same lines a `watch --format line|json` or a recording shows for these messages.
     let at = SystemTime::now();
     let id = || reply.action_id.clone();
     let entries = std::iter::once((&reply.response, Link::Response { action_id: id() }))
@@ -138,14 +139,24 @@ pub(crate) fn write_reply(
             internal: false,
         };
         let entry = Stamped { at, event };
-        match (json, server) {
-            (true, Some(server)) => writeln!(
+        match (format, server) {
+            (crate::cli::WatchFormat::Raw, server) => {
+                crate::record::write_entry(out, &entry, server)?
+            }
+            (crate::cli::WatchFormat::Line, Some(server)) => {
+                writeln!(out, "{server} {}", format::one_line(&entry, charset))?
+            }
+            (crate::cli::WatchFormat::Line, None) => {
+                writeln!(out, "{}", format::one_line(&entry, charset))?
+            }
+            (crate::cli::WatchFormat::Json, Some(server)) => writeln!(
                 out,
                 "{}",
                 super::fleet::tag_json(&format::json_line(&entry, charset), server)
             )?,
-            (true, None) => writeln!(out, "{}", format::json_line(&entry, charset))?,
-            (false, server) => crate::record::write_entry(out, &entry, server)?,
+            (crate::cli::WatchFormat::Json, None) => {
+                writeln!(out, "{}", format::json_line(&entry, charset))?
+            }
         }
     }
     out.flush()
@@ -180,6 +191,9 @@ pub async fn run(args: SendArgs) -> i32 {
         Ok(actions) => actions,
         Err(e) => {
             warn(e);
+            if let Some(note) = crate::config::assumed_target_note(&args.connect) {
+                warn(note);
+            }
             return EXIT_USAGE;
         }
     };
@@ -229,7 +243,13 @@ pub async fn run(args: SendArgs) -> i32 {
                 if !reply.is_success() {
                     code = code.max(EXIT_ACTION_ERROR);
                 }
-                match write_reply(&mut out, &reply, args.json, resolved.charset, None) {
+                match write_reply(
+                    &mut out,
+                    &reply,
+                    args.output_format(),
+                    resolved.charset,
+                    None,
+                ) {
                     Err(e) if is_closed_pipe(&e) => break,
                     Err(e) => {
                         warn(format!("cannot write the answer: {e}"));

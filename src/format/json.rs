@@ -13,7 +13,8 @@ use std::time::SystemTime;
 /// not decode exactly become `{"base64":"..."}`), and a shape for every stream entry:
 ///
 /// - `{"time":..., "type":"event"|"response"|"received", "name":..., "link":{"kind":...,
-///   "action_id":...}, "internal":false, "headers":[["Event","Hangup"],...], "body":...}`
+///   "action_id":...}, "internal":false, "headers":[["Event","Hangup"],...],
+///   "fields":{"Event":"Hangup",...}, "body":...}` (`fields`: the first value of each key)
 ///   (`received` is a message that is neither event nor response; `body` only for a
 ///   legacy `Command` reply)
 /// - `{"type":"sent", "action_id", "name", "internal", "headers"}` (secrets masked)
@@ -300,10 +301,39 @@ impl Json {
             self.raw("]");
         }
         self.raw("]");
+        self.fields(msg, charset, mask_secrets, is_login);
         if let Some(body) = msg.legacy_body() {
             self.key("body");
             self.bytes(body, charset);
         }
+    }
+
+    /// `"fields":{"Event":"Hangup",...}`: the first value of each key, so `jq
+    /// '.fields.Channel'` works; `headers` stays the lossless list (repeats, order).
+    fn fields(&mut self, msg: &Message, charset: Charset, mask_secrets: bool, is_login: bool) {
+        self.key("fields");
+        self.raw("{");
+        let mut seen: Vec<&[u8]> = Vec::with_capacity(32);
+        for (k, v) in msg.headers() {
+            if seen.contains(&k) {
+                continue;
+            }
+            if !seen.is_empty() {
+                self.raw(",");
+            }
+            seen.push(k);
+            // An object key must be a string: a key that is not UTF-8 is decoded lossily
+            // here (it is exact in `headers`).
+            let key = String::from_utf8_lossy(k);
+            self.string(&key);
+            self.raw(":");
+            if mask_secrets && crate::ami::message::is_secret_key(&key, is_login) {
+                self.string("***");
+            } else {
+                self.bytes(v, charset);
+            }
+        }
+        self.raw("}");
     }
 
     fn state(&mut self, state: &SessionState) {
@@ -381,6 +411,45 @@ mod tests {
             assert_eq!(pair[0].as_str().unwrap().as_bytes(), k);
             assert_eq!(pair[1].as_str().unwrap().as_bytes(), v);
         }
+    }
+
+    #[test]
+    fn json_fields_hold_the_first_value_of_each_key_beside_the_lossless_headers() {
+        let m = Message::parse(
+            b"Response: Follows\r\nOutput: one\r\nOutput: two\r\nChannel: PJSIP/a\r\n\r\n",
+        );
+        let json: serde_json::Value = serde_json::from_str(&json_line(
+            &received(m, Link::UnknownResponse),
+            Charset::UTF8,
+        ))
+        .unwrap();
+        assert_eq!(
+            json["fields"],
+            serde_json::json!({"Response": "Follows", "Output": "one", "Channel": "PJSIP/a"})
+        );
+        assert_eq!(json["headers"].as_array().unwrap().len(), 4, "{json}");
+        let login = crate::ami::Action::new("Login")
+            .with("Username", "admin")
+            .with("Secret", "amp111");
+        let sent = Stamped {
+            at: UNIX_EPOCH,
+            event: SessionEvent::Sent {
+                action_id: "1".into(),
+                name: "Login".into(),
+                // Unmasked on purpose: the JSON writer masks again.
+                message: Message::from_headers(
+                    &login
+                        .headers()
+                        .map(|(k, v)| (k, v.to_vec()))
+                        .collect::<Vec<_>>(),
+                ),
+                internal: false,
+            },
+        };
+        let text = json_line(&sent, Charset::UTF8);
+        assert!(!text.contains("amp111"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["fields"]["Secret"], "***");
     }
 
     #[test]

@@ -242,6 +242,44 @@ async fn wait_for_login(
     }
 }
 
+/// Prints what the stream still holds until it closes (after the session ended).
+async fn say_the_rest(
+    stream: &mut EventStream,
+    view: &mut View,
+    ended: &mut Option<EndReason>,
+) -> String {
+    let mut batch = Vec::new();
+    let mut text = String::new();
+    while stream.recv_batch(&mut batch).await {
+        for item in batch.drain(..) {
+            if let SessionEvent::State(SessionState::Ended(reason)) = &item.event {
+                *ended = Some(reason.clone());
+            }
+            if let Some(t) = view.handle(&item) {
+                text.push_str(&t);
+            }
+        }
+    }
+    text
+}
+
+/// How a meta command is typed, for messages.
+fn meta_word(meta: &Meta) -> &'static str {
+    match meta {
+        Meta::Help => ":help",
+        Meta::Filter(_) => ":filter",
+        Meta::NoFilter => ":nofilter",
+        Meta::Events(_) => ":events",
+        Meta::Format(_) => ":format",
+        Meta::Status => ":status",
+        Meta::Template(_) => ":template",
+        Meta::History(_) => ":history",
+        Meta::Recall(_) => ":recall",
+        Meta::Show => ":show",
+        Meta::Quit => ":quit",
+    }
+}
+
 async fn logoff(handle: &SessionHandle) {
     let _ = tokio::time::timeout(LOGOFF_WAIT, handle.logoff()).await;
 }
@@ -370,6 +408,12 @@ async fn interactive(
         }
     }
     logoff(&handle).await;
+    // Say what the logoff brought (the server's Goodbye, "logged off") before leaving.
+    let said = say_the_rest(&mut stream, &mut view, &mut ended);
+    match tokio::time::timeout(LOGOFF_WAIT, said).await {
+        Ok(text) => out.print(text),
+        Err(_) => out.print(note("the server did not confirm the logoff")),
+    }
     out.flush(Duration::from_secs(1)).await;
     Ok(match ended {
         Some(reason) if reason != EndReason::LoggedOff => reason.exit_code(),
@@ -539,7 +583,10 @@ async fn piped(
                 }
                 Meta::Quit => break,
                 other => {
-                    eprintln!("amicon: {other:?} is for the interactive console; ignored");
+                    eprintln!(
+                        "amicon: {} is for the interactive console; ignored",
+                        meta_word(&other)
+                    );
                     Outcome::Success
                 }
             },
