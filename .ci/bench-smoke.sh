@@ -13,3 +13,4 @@ cargo bench --bench tui_update -- --test
 cargo bench --bench startup -- --smoke
 DEMO_FLOOD_SECONDS=0.5 cargo bench --bench demo_flood
 cargo bench --bench memory -- --smoke
+cargo bench --bench tui_tables -- --test

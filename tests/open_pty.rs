@@ -97,7 +97,8 @@ fn open_shows_a_recording_its_calls_and_refuses_to_send() {
     pty.expect("Hangup");
     // F5: the calls view.
     pty.send(b"\x1b[15~");
-    pty.expect("Alice Caller <1001> → dial");
+    pty.expect("Alice Caller <1");
+    pty.expect("dial@test-10;1");
     // Tab to the composer, type a block and send it: refused, nothing sent.
     pty.send(b"\t");
     pty.send(b"Action: Ping\r\r");
@@ -179,8 +180,8 @@ fn a_demo_recorded_with_record_opens_with_its_calls() {
     let mut pty = Pty::open(&[file]);
     pty.expect(&format!("recording {file}"));
     pty.send(b"\x1b[15~");
-    pty.expect(" Calls ");
-    pty.expect(" → ");
+    pty.expect(" Calls (");
+    pty.expect(" ended ");
     pty.send(b"\x11");
     assert_eq!(pty.wait_exit(), 0);
 }

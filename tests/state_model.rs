@@ -804,6 +804,10 @@ fn after_a_gap_the_snapshot_is_the_truth() {
     // The calls agree with Asterisk: two live, the gone one ended.
     let calls = state.calls();
     assert_eq!(calls.live_count(), state.channel_count());
+    assert!(
+        !calls.call_of_uniqueid("1.1").unwrap().missed_events(),
+        "confirmed by the snapshot: no `bridged?`"
+    );
     let ended = calls.call_of_uniqueid("1.2").unwrap();
     assert!(!ended.is_live());
     assert_eq!(ended.cause().unwrap().text, "gone during the gap");

@@ -368,6 +368,14 @@ impl Calls {
         }
     }
 
+    /// A complete channel snapshot was merged: every live call is now as Asterisk has
+    /// it, so none is marked as possibly missing events any more (no `bridged?`).
+    pub fn mark_reconciled(&mut self) {
+        for call in self.calls.values_mut().filter(|c| c.end.is_none()) {
+            call.missed_events = false;
+        }
+    }
+
     /// A channel the server no longer has (a snapshot lacked it): it ends, and its
     /// call with it once no channel is left.
     pub fn channel_gone(&mut self, uniqueid: &str, at: SystemTime, during_gap: bool) {

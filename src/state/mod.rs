@@ -988,6 +988,7 @@ impl State {
                 self.end_channel(channel);
             }
         }
+        self.calls.mark_reconciled();
     }
 
     fn merge_bridges(&mut self, c: Collection) {
