@@ -596,6 +596,7 @@ const ON_A_CALL: &[&str] = &[
     "Action: Atxfer\nActionID: l5\nChannel: {CH}",
     "Action: BlindTransfer\nActionID: l6\nChannel: {CH}\nExten: echo\nContext: test",
     "Action: BlindTransfer\nActionID: l7\nChannel: {CH}",
+    "Action: Command\nActionID: l10\nCommand: core show channels count",
     "Action: Redirect\nActionID: l8\nChannel: {CH}",
     "Action: Redirect\nActionID: l9\nChannel: {CH}\nExten: nosuch\nContext: test\nPriority: 1",
 ];
