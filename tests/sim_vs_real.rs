@@ -556,6 +556,33 @@ const COVERAGE: &[&str] = &[
     "Action: BlindTransfer\nActionID: c32",
 ];
 
+/// The shape of a list: the response's and the completion's headers, and each item's.
+fn list_shape(list: &[Message]) -> Vec<Vec<String>> {
+    let mut shapes: Vec<Vec<String>> = list.iter().map(keys).collect();
+    shapes.dedup();
+    shapes
+}
+
+#[tokio::test]
+#[ignore = "needs a real Asterisk: run tests/harness (see README)"]
+async fn device_and_extension_state_lists_are_framed_alike() {
+    let real = real();
+    let sim = sim_like(&real).await;
+    let mut runs = Vec::new();
+    for addr in [real.addr, sim.local_addr()] {
+        let mut client = login(addr, &real, "off").await;
+        let devices = client
+            .action(wire("Action: DeviceStateList\nActionID: dl").as_bytes())
+            .await;
+        let hints = client
+            .action(wire("Action: ExtensionStateList\nActionID: el").as_bytes())
+            .await;
+        let (first, last) = (&hints[0], hints.last().unwrap());
+        runs.push((list_shape(&devices), answer(first), keys(last), name(last)));
+    }
+    assert_eq!(runs[1], runs[0]);
+}
+
 async fn answers(
     client: &mut Client,
     actions: &[&str],

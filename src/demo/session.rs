@@ -307,6 +307,29 @@ impl Session {
                 }
             }
             "redirect" => redirect(id, &headers, ctx),
+            "devicestatelist" => {
+                let mut w = list_start(id, "Device State Changes will follow");
+                for phone in sim::PHONES {
+                    let state = if ctx.pbx.phone_in_use(phone.endpoint) {
+                        "INUSE"
+                    } else {
+                        "NOT_INUSE"
+                    };
+                    w.header("Event", "DeviceStateChange")
+                        .action_id(id)
+                        .header("Device", format!("PJSIP/{}", phone.endpoint))
+                        .header("State", state)
+                        .end();
+                }
+                list_complete(&mut w, "DeviceStateListComplete", id, sim::PHONES.len());
+                send(w.into_bytes())
+            }
+            "extensionstatelist" => {
+                // No hints in the demo dialplan (ExtensionState says -1): an empty list.
+                let mut w = list_start(id, "Extension Statuses will follow");
+                list_complete(&mut w, "ExtensionStateListComplete", id, 0);
+                send(w.into_bytes())
+            }
             "events" => match headers.get("EventMask").filter(|m| !m.is_empty()) {
                 None => error(id, "Invalid event mask"),
                 Some(mask) => {
