@@ -37,10 +37,16 @@ fn real() -> Real {
 async fn demo_like(real: &Real) -> DemoServer {
     let mut users = Users::default();
     users.add(&real.user, Secret::new(real.secret.clone()));
+    // The version the real server is (AMI_TEST_ASTERISK_VERSION), played by the demo.
+    let asterisk = std::env::var("AMI_TEST_ASTERISK_VERSION")
+        .ok()
+        .and_then(|v| v.split('.').next().and_then(|m| m.parse().ok()))
+        .unwrap_or_default();
     demo::start(DemoOptions {
         calls_per_second: 0.0,
         seed: 5,
         users,
+        asterisk,
         ..Default::default()
     })
     .await

@@ -151,6 +151,15 @@ pub const ACTIONS: &[ActionDoc] = &[
         privilege: "system,all",
     },
     ActionDoc {
+        name: "DeviceStateList",
+        synopsis: "List the current known device states. ",
+        provided_by: "builtin",
+        since: "13.0.0",
+        description: &["Lists every known device with its state, as DeviceStateChange events."],
+        params: &[ACTION_ID],
+        privilege: "call,reporting,all",
+    },
+    ActionDoc {
         name: "Events",
         synopsis: "Control Event Flow. ",
         provided_by: "builtin",
@@ -177,6 +186,15 @@ pub const ACTIONS: &[ActionDoc] = &[
             ("Exten", true, "Extension to check."),
             ("Context", true, "Context of the extension.")
         ],
+        privilege: "call,reporting,all",
+    },
+    ActionDoc {
+        name: "ExtensionStateList",
+        synopsis: "List the current known extension states. ",
+        provided_by: "builtin",
+        since: "13.0.0",
+        description: &["Lists the extensions that have hints; the demo dialplan has none."],
+        params: &[ACTION_ID],
         privilege: "call,reporting,all",
     },
     ActionDoc {

@@ -307,6 +307,29 @@ impl Session {
                 }
             }
             "redirect" => redirect(id, &headers, ctx),
+            "devicestatelist" => {
+                let mut w = list_start(id, "Device State Changes will follow");
+                for phone in sim::PHONES {
+                    let state = if ctx.pbx.phone_in_use(phone.endpoint) {
+                        "INUSE"
+                    } else {
+                        "NOT_INUSE"
+                    };
+                    w.header("Event", "DeviceStateChange")
+                        .action_id(id)
+                        .header("Device", format!("PJSIP/{}", phone.endpoint))
+                        .header("State", state)
+                        .end();
+                }
+                list_complete(&mut w, "DeviceStateListComplete", id, sim::PHONES.len());
+                send(w.into_bytes())
+            }
+            "extensionstatelist" => {
+                // No hints in the demo dialplan (ExtensionState says -1): an empty list.
+                let mut w = list_start(id, "Extension Statuses will follow");
+                list_complete(&mut w, "ExtensionStateListComplete", id, 0);
+                send(w.into_bytes())
+            }
             "events" => match headers.get("EventMask").filter(|m| !m.is_empty()) {
                 None => error(id, "Invalid event mask"),
                 Some(mask) => {
@@ -943,6 +966,8 @@ fn status(id: Option<&[u8]>, headers: &Headers<'_>, ctx: &Context<'_>) -> Vec<Ef
 const CLI: &[&str] = &[
     "core show version",
     "core show channels",
+    "core show channels count",
+    "core show channels concise",
     "core show uptime",
     "manager show command",
     "manager show commands",
@@ -957,6 +982,39 @@ fn command(id: Option<&[u8]>, cmd: &[u8], ctx: &Context<'_>, dialect: Dialect) -
             dialect.asterisk_version()
         )]),
         ["core", "show", "channels"] => Some(show_channels(ctx)),
+        ["core", "show", "channels", "count"] => {
+            let mut out = show_channels(ctx);
+            Some(out.split_off(out.len().saturating_sub(3)))
+        }
+        ["core", "show", "channels", "concise"] => Some(
+            ctx.pbx
+                .channels()
+                .iter()
+                .map(|ch| {
+                    let cid = if ch.caller_num == "<unknown>" {
+                        ""
+                    } else {
+                        &ch.caller_num
+                    };
+                    // channel!context!exten!priority!state!app!data!callerid!account!
+                    // peeraccount!amaflags!seconds!bridge!uniqueid
+                    format!(
+                        "{}!{}!{}!{}!{}!{}!{}!{}!!!3!{}!{}!{}",
+                        ch.name,
+                        ch.context,
+                        ch.exten,
+                        ch.priority,
+                        state_desc(ch.state),
+                        ch.application,
+                        ch.app_data,
+                        cid,
+                        ctx.now.saturating_sub(ch.created) / 1_000_000,
+                        ch.bridge.as_deref().unwrap_or(""),
+                        ch.uniqueid
+                    )
+                })
+                .collect(),
+        ),
         ["core", "show", "uptime"] => {
             let up = ctx.now.saturating_sub(ctx.pbx.started()) / 1_000_000;
             Some(vec![
@@ -1410,6 +1468,46 @@ mod tests {
             ("1000".into(), "AMI Test".into())
         );
         assert_eq!(parse_caller_id("2001"), ("2001".into(), String::new()));
+    }
+
+    #[test]
+    fn concise_channels_have_the_fourteen_fields_of_the_real_cli() {
+        let mut pbx = Pbx::new(1, 0.0, 1_795_000_000_000_000);
+        pbx.originate(
+            OriginateRequest {
+                channel: "Local/long@test".into(),
+                context: "test".into(),
+                exten: "long".into(),
+                priority: 1,
+                is_async: true,
+                ..Default::default()
+            },
+            1_795_000_000_000_000,
+        );
+        let now = 1_795_000_003_000_000;
+        pbx.advance(now);
+        let users = Users::default();
+        let ctx = Context {
+            pbx: &mut pbx,
+            users: &users,
+            now,
+        };
+        let reply = command(None, b"core show channels concise", &ctx, Dialect::V22);
+        let reply = Message::parse(&reply);
+        let lines: Vec<String> = reply
+            .get_all("Output")
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        // As captured: Local/long@test-0000083a;1!test!long!2!Up!Wait!30!!!!3!2!!<uniqueid>
+        let fields: Vec<&str> = lines[0].split('!').collect();
+        assert_eq!(fields.len(), 14, "{}", lines[0]);
+        assert_eq!(&fields[1..7], ["test", "long", "2", "Up", "Wait", "30"]);
+        assert_eq!(fields[10], "3");
+        let count = command(None, b"core show channels count", &ctx, Dialect::V22);
+        let count = Message::parse(&count);
+        let first = count.get_all("Output").next().map(<[u8]>::to_vec);
+        assert_eq!(first.as_deref(), Some(&b"2 active channels"[..]));
     }
 
     #[test]

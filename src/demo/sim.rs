@@ -605,6 +605,11 @@ impl Pbx {
         }
     }
 
+    /// Whether a demo phone is in a call now.
+    pub fn phone_in_use(&self, endpoint: &str) -> bool {
+        self.busy.contains(&endpoint)
+    }
+
     fn idle_phones(&self) -> Vec<Phone> {
         PHONES
             .iter()
