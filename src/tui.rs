@@ -865,7 +865,10 @@ pub async fn run_open(args: &crate::cli::OpenArgs) -> i32 {
         (None, false) => Pace::AllAtOnce,
     };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let app = replay_app(&file, no_color, SystemTime::now());
+    let mut app = replay_app(&file, no_color, SystemTime::now());
+    if pace != Pace::AllAtOnce {
+        app.replay_total = Some(recording.entries.len());
+    }
     let result = async {
         let shutdown = quit_signal();
         let guard = TerminalGuard::enter()?;

@@ -237,6 +237,10 @@ pub struct App {
     pub recording: Option<PathBuf>,
     /// The time of the newest stream entry: "now" for the calls of an opened file.
     pub last_entry_at: Option<SystemTime>,
+    /// `amicon open`: how many entries the file holds, and how many were passed on so far
+    /// (the status bar shows "entry N of M").
+    pub replay_total: Option<usize>,
+    pub replay_seen: usize,
 }
 
 impl App {
@@ -277,6 +281,8 @@ impl App {
             calls_view: None,
             recording: None,
             last_entry_at: None,
+            replay_total: None,
+            replay_seen: 0,
         };
         app.resize(80, 24);
         app
@@ -472,6 +478,7 @@ fn note(
 fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
     app.calls.apply_stamped(&stamped);
     app.last_entry_at = Some(stamped.at);
+    app.replay_seen += 1;
     let at = stamped.at;
     // The event a note tells of, kept with it so a save can write the event itself.
     let mut source = match &stamped.event {
