@@ -329,13 +329,12 @@ pub async fn run_session(
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     let size = terminal.size()?;
     update(&mut app, Msg::Input(Event::Resize(size.width, size.height)));
-    update(&mut app, Msg::Session(seen));
     let input = crossterm::event::EventStream::new();
     let ended = run_loop(
         &mut terminal,
         app,
         &handle,
-        stream,
+        (seen, stream),
         input,
         shutdown,
         osc52,
@@ -458,20 +457,28 @@ where
     I: Stream<Item = io::Result<Event>> + Unpin,
 {
     let (code, _app) = run_loop(
-        terminal, app, session, stream, input, shutdown, clipboard, recording,
+        terminal,
+        app,
+        session,
+        (Vec::new(), stream),
+        input,
+        shutdown,
+        clipboard,
+        recording,
     )
     .await?;
     Ok(code)
 }
 
 /// [`run_app_recording`], giving the app back with the exit code, so the caller can say
-/// how the session ended once the screen is restored.
+/// how the session ended once the screen is restored. `(seen, stream)`: what the session
+/// published before the screen was taken (the login, already recorded), then the rest.
 #[allow(clippy::too_many_arguments)]
 async fn run_loop<B, I>(
     terminal: &mut Terminal<B>,
     mut app: App,
     session: &dyn SessionPort,
-    mut stream: EventStream,
+    (seen, mut stream): (Vec<session::Stamped>, EventStream),
     mut input: I,
     shutdown: impl Future<Output = ()>,
     mut clipboard: impl FnMut(&str) -> io::Result<()>,
@@ -497,6 +504,13 @@ where
     tokio::pin!(shutdown);
     // Answers to background questions (completion's catalog) come back here.
     let (answers_tx, mut answers_rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
+    // The login seen before the screen: applied first, its commands (the action list
+    // for completion) run like any others.
+    let mut carried = if seen.is_empty() {
+        Vec::new()
+    } else {
+        update(&mut app, Msg::Session(seen))
+    };
 
     loop {
         let now = Instant::now();
@@ -507,7 +521,10 @@ where
             last_frame = Instant::now();
             next_frame = last_frame + FRAME_INTERVAL;
         }
-        let cmds = tokio::select! {
+        let cmds = if !carried.is_empty() {
+            std::mem::take(&mut carried)
+        } else {
+            tokio::select! {
             biased;
             _ = &mut shutdown => update(&mut app, Msg::Input(quit_key())),
             event = input.next(), if input_open => match event {
@@ -541,6 +558,7 @@ where
             _ = tokio::time::sleep_until(if urgent { last_frame + INPUT_FRAME_INTERVAL } else { next_frame }), if dirty => Vec::new(),
             Some(answer) = answers_rx.recv() => { dirty = true; update(&mut app, answer) }
             _ = tick.tick() => { dirty = true; update(&mut app, Msg::Tick(SystemTime::now())) }
+            }
         };
         let mut cmds: VecDeque<Cmd> = cmds.into();
         while let Some(cmd) = cmds.pop_front() {
@@ -880,7 +898,10 @@ pub async fn run_open(args: &crate::cli::OpenArgs) -> i32 {
     } else {
         format!("{file} (servers: {})", names.join(", "))
     };
-    let app = replay_app(&title, no_color, SystemTime::now());
+    let mut app = replay_app(&title, no_color, SystemTime::now());
+    if pace != Pace::AllAtOnce {
+        app.replay_total = Some(recording.entries.len());
+    }
     let result = async {
         let shutdown = quit_signal();
         let guard = TerminalGuard::enter()?;

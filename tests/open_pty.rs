@@ -185,3 +185,17 @@ fn a_demo_recorded_with_record_opens_with_its_calls() {
     pty.send(b"\x11");
     assert_eq!(pty.wait_exit(), 0);
 }
+
+#[test]
+fn open_step_shows_the_position_in_the_file() {
+    let path = "tests/fixtures/transcripts/telnet-login.txt";
+    let bytes = std::fs::read(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let total = amicon::record::read(&bytes).entries.len();
+    let mut pty = Pty::open(&["--step", path]);
+    pty.expect(&format!("entry 0 of {total}"));
+    pty.send(b"..");
+    // The transcript's only clock is its EventTV (2026-11-28T19:12:01.767+0000).
+    pty.expect(&format!("entry 2 of {total} · 19:12:01.767"));
+    pty.send(b"\x11");
+    assert_eq!(pty.wait_exit(), 0);
+}

@@ -259,6 +259,10 @@ pub struct App {
     /// The text of the last block the session accepted: it comes back into an empty
     /// composer when the answer is an error.
     last_sent: Option<String>,
+    /// `amicon open`: how many entries the file holds, and how many were passed on so far
+    /// (the status bar shows "entry N of M").
+    pub replay_total: Option<usize>,
+    pub replay_seen: usize,
 }
 
 impl App {
@@ -303,6 +307,8 @@ impl App {
             confirm_queue: Vec::new(),
             answer: answer::AnswerPane::default(),
             last_sent: None,
+            replay_total: None,
+            replay_seen: 0,
         };
         app.resize(80, 24);
         app
@@ -520,6 +526,7 @@ fn note(
 fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
     app.state.apply(&stamped);
     app.last_entry_at = Some(stamped.at);
+    app.replay_seen += 1;
     let at = stamped.at;
     // The event a note tells of, kept with it so a save can write the event itself.
     let mut source = match &stamped.event {

@@ -22,7 +22,10 @@ pub fn state_text(app: &App) -> (String, bool) {
     let status = &app.status;
     if let Some(file) = &app.options.replay {
         let end = if status.closed { "" } else { " (replaying)" };
-        return (format!("recording {file}{end}"), false);
+        return (
+            format!("recording {file}{end}{}", replay_position(app)),
+            false,
+        );
     }
     match &status.state {
         SessionState::Connecting { attempt } if *attempt > 1 => (
@@ -51,6 +54,22 @@ pub fn state_text(app: &App) -> (String, bool) {
         SessionState::Ended(EndReason::LoggedOff) => ("logged off".to_string(), false),
         SessionState::Ended(reason) => (format!("{reason}"), true),
     }
+}
+
+/// ` · entry 12 of 40 · 20:21:21.486` (UTC): where an opened file is, once it holds more
+/// than is shown at once (stepping, or replaying at a pace).
+fn replay_position(app: &App) -> String {
+    let Some(total) = app.replay_total else {
+        return String::new();
+    };
+    let time = app
+        .last_entry_at
+        .map(|at| {
+            let iso = crate::record::format_time(at);
+            format!(" · {}", iso.get(11..23).unwrap_or(&iso))
+        })
+        .unwrap_or_default();
+    format!(" · entry {} of {total}{time}", app.replay_seen.min(total))
 }
 
 /// `1234567` as `1,234,567`.
