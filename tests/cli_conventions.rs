@@ -83,7 +83,9 @@ fn the_console_without_a_terminal_says_what_to_use_and_exits_2() {
     for args in [
         &["demo"][..],
         &["admin@127.0.0.1:1"],
-        &["open", "Cargo.toml"],
+        // A real AMI transcript: a file that is not AMI is refused before the terminal
+        // is even looked at.
+        &["open", "tests/fixtures/transcripts/telnet-login.txt"],
     ] {
         // A secret at hand, so the TUI gets as far as taking the terminal.
         let out = run(amicon().env("AMI_SECRET", "x").args(args));
