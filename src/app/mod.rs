@@ -85,6 +85,11 @@ pub enum Msg {
         name: String,
         reply: Result<crate::session::Reply, ActionError>,
     },
+    /// The answer to [`Background::EventDoc`].
+    EventDoc {
+        name: String,
+        reply: Result<crate::session::Reply, ActionError>,
+    },
     /// `amicon open --step` has no entry left.
     StepEnd,
     /// Recording started (`Some(file)`), stopped (`None`), or failed (and stopped).
@@ -161,6 +166,8 @@ pub enum Background {
     ActionList,
     /// `manager show command <name>`: one action's parameters.
     ActionHelp(String),
+    /// `manager show event <name>`: one event's header documentation (detail view).
+    EventDoc(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -407,6 +414,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::ActionHelp { name, reply } => {
             app.catalog.learn_help_reply(&name, &reply);
+            Vec::new()
+        }
+        Msg::EventDoc { name, reply } => {
+            app.catalog.learn_event_doc_reply(&name, &reply);
             Vec::new()
         }
         Msg::Submitted(Err(error)) => {
@@ -1212,8 +1223,20 @@ fn log_action(app: &mut App, action: KeyAction) -> Vec<Cmd> {
         KeyAction::First => app.log.select_first(rows),
         KeyAction::Follow => app.log.resume_follow(),
         KeyAction::Detail => {
-            if let Some((seq, _)) = app.log.selected() {
+            if let Some((seq, entry)) = app.log.selected() {
+                // The event's header documentation, from the running server (once).
+                let event = entry
+                    .message()
+                    .and_then(|m| m.get_str("Event"))
+                    .map(|e| e.into_owned());
                 app.overlay = Some(Overlay::Detail { seq, scroll: 0 });
+                if app.options.replay.is_none() {
+                    if let Some(event) = event {
+                        if app.catalog.needs_event_doc(&event) {
+                            return vec![Cmd::Fetch(Background::EventDoc(event))];
+                        }
+                    }
+                }
             }
         }
         KeyAction::OpenSearch => open_bar(app, BarKind::Search),

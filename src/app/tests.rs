@@ -889,3 +889,69 @@ fn ctrl_r_finds_the_newest_matching_block_in_the_history() {
         "Action: Originate\nChannel: Local/200@test"
     );
 }
+
+#[test]
+fn the_detail_view_asks_for_and_shows_the_servers_event_documentation() {
+    let mut app = app();
+    update(
+        &mut app,
+        Msg::Session(vec![received(
+            Message::from_headers(&[
+                ("Event", "Hangup"),
+                ("Channel", "PJSIP/alice-1"),
+                ("ChannelState", "6"),
+                ("Cause", "21"),
+            ]),
+            Link::Unsolicited,
+        )]),
+    );
+    update(&mut app, key(KeyCode::BackTab));
+    update(&mut app, key(KeyCode::Up));
+    let cmds = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![Cmd::Fetch(Background::EventDoc("Hangup".into()))]
+    );
+    let doc = Message::from_headers(&[
+        ("Response", "Success"),
+        ("Message", "Command output follows"),
+        ("Output", "[Synopsis]"),
+        ("Output", "Raised when a channel is hung up."),
+        ("Output", "[Arguments]"),
+        ("Output", "Cause"),
+        (
+            "Output",
+            "    A numeric cause code for why the channel was hung up.",
+        ),
+    ]);
+    update(
+        &mut app,
+        Msg::EventDoc {
+            name: "Hangup".into(),
+            reply: Ok(crate::session::Reply {
+                action_id: "x".into(),
+                response: doc,
+                items: Vec::new(),
+                complete: None,
+            }),
+        },
+    );
+    let (_, entry) = app.log.selected().unwrap();
+    let theme = crate::ui::theme::Theme::new(true);
+    let text: Vec<String> = crate::ui::detail::detail_lines(&app, &entry.item, &theme)
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    assert!(
+        text.contains(&"ChannelState: 6  (Up)".to_string()),
+        "{text:#?}"
+    );
+    assert!(
+        text.contains(&"Cause: 21  (Call Rejected)".to_string()),
+        "{text:#?}"
+    );
+    assert!(
+        text.contains(&"Cause: A numeric cause code for why the channel was hung up.".to_string()),
+        "{text:#?}"
+    );
+}
