@@ -33,6 +33,11 @@ pub struct Cli {
     /// Record everything the session sees to FILE (open it later with `amicon open`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
+
+    /// Append a debug log to FILE for bug reports (connect, login, reconnect, actions
+    /// sent by name, errors; no secrets). Never written to the terminal.
+    #[arg(long, value_name = "FILE", env = "AMICON_LOG", global = true)]
+    pub log: Option<std::path::PathBuf>,
 }
 
 const TOP_AFTER_HELP: &str = "\
@@ -102,6 +107,19 @@ pub enum Command {
     /// Open a recording (--record, watch --record) or a plain AMI transcript in the
     /// console, without a connection: log, filters, search, detail and calls all work.
     Open(OpenArgs),
+    /// Print a shell completion script to stdout, e.g.
+    /// `amicon completions bash > ~/.local/share/bash-completion/completions/amicon`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, e.g. `amicon man | man -l -`.
+    Man,
+}
+
+/// `amicon completions SHELL`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `amicon open FILE`: a recording or a saved AMI transcript in the TUI.

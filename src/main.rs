@@ -11,6 +11,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = Cli::parse_args();
+    if let Some(path) = &cli.log {
+        if let Err(e) = amicon::debug_log::init(path) {
+            eprintln!("amicon: {e}");
+            std::process::exit(cmd::EXIT_USAGE);
+        }
+    }
     let code = match cli.command {
         Some(Command::Send(args)) => block_on(cmd::send::run(args)),
         Some(Command::Watch(args)) => block_on(cmd::watch::run(args)),
@@ -25,14 +31,40 @@ fn main() {
                 }
             }
         }),
+        Some(Command::Completions(args)) => print_completions(args.shell),
+        Some(Command::Man) => print_man_page(),
         None if cli.line => block_on(amicon::line::run_cli(&cli.connect, cli.record)),
         None => block_on(amicon::tui::run_cli(&cli.connect, cli.record)),
     };
+    tracing::info!(exit_code = code, "amicon exits");
     std::process::exit(code);
 }
 
+/// `amicon completions SHELL`: the shell's completion script, from the same clap
+/// definition that parses the command line.
+fn print_completions(shell: clap_complete::Shell) -> i32 {
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "amicon", &mut std::io::stdout());
+    cmd::EXIT_OK
+}
+
+/// `amicon man`: the man page (roff) for `man -l -` or a package's man1 folder.
+fn print_man_page() -> i32 {
+    let command = Cli::command();
+    match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+        Ok(()) => cmd::EXIT_OK,
+        Err(e) => {
+            eprintln!("amicon man: {e}");
+            cmd::EXIT_CANNOT_CONNECT
+        }
+    }
+}
 /// `amicon demo`: start the simulated PBX in this process and open a console on it.
 async fn demo(args: amicon::cli::DemoArgs) -> i32 {
+    if !args.line && !amicon::tui::has_terminal() {
+        eprintln!("amicon demo: {}", amicon::tui::NO_TERMINAL);
+        return cmd::EXIT_USAGE;
+    }
     if !(args.rate.is_finite() && args.rate >= 0.0) {
         eprintln!("amicon demo: --rate must be a number of calls per second, 0 or more");
         return cmd::EXIT_USAGE;

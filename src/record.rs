@@ -396,22 +396,7 @@ pub fn format_time(at: SystemTime) -> String {
 }
 
 fn parse_time(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' || !text.ends_with('Z') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let days = crate::time::days_from_civil(num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
-    let secs = days * 86_400 + num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?;
-    let frac = text.get(20..text.len() - 1).unwrap_or("");
-    let micros = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<6}").get(..6)?.parse::<u64>().ok()?
-    };
-    Some(
-        UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?) + Duration::from_micros(micros),
-    )
+    crate::time::parse_rfc3339(text)
 }
 
 #[cfg(test)]

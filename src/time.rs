@@ -1,43 +1,87 @@
-//! Calendar arithmetic for UTC timestamps (JSON output, recordings, the demo's
-//! `EventTV`), kept in one place so every front end prints the same dates.
+//! UTC timestamps as text for JSON output, recordings and the demo's `EventTV` and
+//! `CoreStatus`, through `humantime`'s RFC 3339 formatting and parsing, so every front
+//! end prints the same dates and no calendar arithmetic is written by hand.
+//!
+//! humantime covers 1970-01-01 to 9999-12-31 and panics outside; only a broken clock
+//! gives such a time (recordings before 1970 are refused when read), so it is clamped
+//! to the nearest end of that range instead.
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day): Howard Hinnant's
-/// "civil from days" algorithm.
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The last instant humantime formats: 9999-12-31T23:59:59.999999999Z.
+const LAST: Duration = Duration::new(253_402_300_799, 999_999_999);
+
+fn clamped(at: SystemTime) -> SystemTime {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(since) if since <= LAST => at,
+        Ok(_) => UNIX_EPOCH + LAST,
+        Err(_) => UNIX_EPOCH,
+    }
 }
 
-/// The inverse: a proleptic Gregorian date to days since 1970-01-01.
-pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from((month + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// `2026-11-28T20:01:02.123456Z`, for `write!` or `to_string`.
+pub(crate) fn rfc3339_micros(at: SystemTime) -> humantime::Rfc3339Timestamp {
+    humantime::format_rfc3339_micros(clamped(at))
+}
+
+/// `2026-11-28T20:01:02.123Z`
+pub(crate) fn rfc3339_millis(at: SystemTime) -> humantime::Rfc3339Timestamp {
+    humantime::format_rfc3339_millis(clamped(at))
+}
+
+/// Reads `2026-11-28T20:01:02.123456Z` (any number of fraction digits up to nine, or
+/// none) back.
+pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339(text).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(secs: u64, micros: u32) -> SystemTime {
+        UNIX_EPOCH + Duration::new(secs, micros * 1000)
+    }
+
     #[test]
-    fn dates_round_trip_across_leap_days_and_the_epoch() {
-        for days in [-1, 0, 11_016, 11_017, 20_785, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+    fn dates_are_utc_across_leap_days_and_the_epoch() {
+        assert_eq!(
+            rfc3339_micros(at(0, 0)).to_string(),
+            "1970-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            rfc3339_micros(at(951_782_400, 5)).to_string(),
+            "2000-02-29T00:00:00.000005Z"
+        );
+        assert_eq!(
+            rfc3339_millis(at(1_795_896_062, 123_456)).to_string(),
+            "2026-11-28T20:01:02.123Z"
+        );
+    }
+
+    #[test]
+    fn times_outside_what_humantime_formats_are_clamped_not_a_panic() {
+        let before = UNIX_EPOCH - Duration::from_micros(1);
+        assert_eq!(
+            rfc3339_micros(before).to_string(),
+            "1970-01-01T00:00:00.000000Z"
+        );
+        let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(
+            rfc3339_micros(far).to_string(),
+            "9999-12-31T23:59:59.999999Z"
+        );
+    }
+
+    #[test]
+    fn written_times_read_back() {
+        for t in [at(0, 0), at(951_782_400, 5), at(1_795_896_062, 123_456)] {
+            assert_eq!(parse_rfc3339(&rfc3339_micros(t).to_string()), Some(t));
         }
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(
+            parse_rfc3339("2026-11-28T20:01:02Z"),
+            Some(at(1_795_896_062, 0))
+        );
+        assert_eq!(parse_rfc3339("not a time"), None);
     }
 }

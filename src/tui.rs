@@ -234,28 +234,15 @@ pub async fn run(config: SessionConfig, options: TuiOptions) -> Result<i32, BoxE
 
 /// Copies text to the terminal's clipboard with OSC 52.
 fn osc52(text: &str) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()))?;
-    out.flush()
+    write_osc52(&mut io::stdout().lock(), text)
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// The OSC 52 sequence (crossterm's, base64 inside) that puts `text` on the clipboard.
+fn write_osc52(out: &mut impl Write, text: &str) -> io::Result<()> {
+    crossterm::execute!(
+        out,
+        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.as_bytes())
+    )
 }
 
 /// Resolves on SIGTERM or SIGHUP (the terminal went away), so the guard restores and
@@ -530,8 +517,22 @@ pub fn restore_terminal() {
 /// panic hook covers panics.
 pub struct TerminalGuard(());
 
+/// What the full-screen console says when stdin or stdout is not a terminal.
+pub const NO_TERMINAL: &str = "the console needs a terminal: use --line, send or watch";
+
+/// Whether the full-screen console can run: it reads keys from stdin and draws on stdout.
+pub fn has_terminal() -> bool {
+    use std::io::IsTerminal;
+    io::stdin().is_terminal() && io::stdout().is_terminal()
+}
+
 impl TerminalGuard {
+    /// Takes the terminal; without one (stdin or stdout redirected) an error that says
+    /// what to use instead, before anything is changed.
     pub fn enter() -> io::Result<Self> {
+        if !has_terminal() {
+            return Err(io::Error::other(NO_TERMINAL));
+        }
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             restore_terminal();
@@ -558,15 +559,13 @@ impl Drop for TerminalGuard {
 
 #[cfg(test)]
 mod tests {
-    use super::base64;
+    use super::write_osc52;
 
     #[test]
-    fn base64_pads_like_rfc_4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"Action: Ping\r\n"), "QWN0aW9uOiBQaW5nDQo=");
+    fn osc52_puts_the_text_on_the_clipboard_as_base64() {
+        let mut out = Vec::new();
+        write_osc52(&mut out, "Action: Ping\r\n").unwrap();
+        assert_eq!(out, b"\x1b]52;c;QWN0aW9uOiBQaW5nDQo=\x1b\\");
     }
 }
 

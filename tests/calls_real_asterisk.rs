@@ -1,4 +1,4 @@
-//! The calls view against the real Asterisk 22 (`../shared/asterisk/real-asterisk.sh`):
+//! The calls view against the real Asterisk 22 (`tests/harness/asterisk.sh`):
 //! a call through `Local/dial@test` (two Local legs joined by a bridge) grouped into one
 //! call. Run by `.ci/run`, which starts Asterisk and exports the `AMI_TEST_*` variables.
 //! With `AMICON_CAPTURE_CALL=PATH` set, the stream is also written as a recording
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start ../shared/asterisk/real-asterisk.sh and export its env")
+        panic!("{name} is not set: run tests/harness/run-all, or start tests/harness/asterisk.sh and export its env")
     })
 }
 
@@ -115,7 +115,7 @@ async fn originate_dial_call() -> (Vec<Stamped>, String) {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn a_call_through_local_dial_is_one_call_with_two_legs_a_bridge_and_a_cause() {
     let (seen, uniqueid) = originate_dial_call().await;
     let mut calls = Calls::default();

@@ -1,5 +1,5 @@
 //! `amicon send` and `amicon watch` against a real Asterisk 22
-//! (`../shared/asterisk/real-asterisk.sh`; its `env` prints the AMI_TEST_* variables).
+//! (`tests/harness/asterisk.sh`; its `env` prints the AMI_TEST_* variables).
 //! Run with `cargo test --test cli_real_asterisk -- --include-ignored`.
 
 use std::process::{Child, Command, Output, Stdio};
@@ -10,7 +10,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `bash ../shared/asterisk/real-asterisk.sh env`")
+        panic!("{name} is not set: run tests/harness/run-all, or export `bash tests/harness/asterisk.sh env`")
     })
 }
 
@@ -74,7 +74,7 @@ fn unique_id(what: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn send_ping_succeeds_with_md5_and_with_plain_login() {
     for auth in ["md5", "plain"] {
         let out = run(admin().args(["send", &admin_target(), "Ping", "--auth", auth]));
@@ -89,7 +89,7 @@ fn send_ping_succeeds_with_md5_and_with_plain_login() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn a_bad_secret_exits_4() {
     let out = run(amicon("not-the-secret").args(["send", &admin_target(), "Ping"]));
     assert_exit(&out, 4);
@@ -102,7 +102,7 @@ fn a_bad_secret_exits_4() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn the_readonly_users_originate_exits_1_with_permission_denied() {
     let target = format!("{}@{}", env("AMI_TEST_RO_USER"), env("AMI_TEST_ADDR"));
     let out = run(amicon(&env("AMI_TEST_RO_SECRET")).args([
@@ -123,7 +123,7 @@ fn the_readonly_users_originate_exits_1_with_permission_denied() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn command_prints_its_output_lines() {
     let out = run(admin().args([
         "send",
@@ -137,7 +137,7 @@ fn command_prints_its_output_lines() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn tls_with_the_test_ca_works() {
     let target = format!(
         "amis://{}@{}",
@@ -154,7 +154,7 @@ fn tls_with_the_test_ca_works() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn tls_without_the_test_ca_exits_3_naming_the_certificate() {
     let target = format!(
         "amis://{}@{}",
@@ -202,7 +202,7 @@ fn originated_channel(raw: &str, action_id: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn watch_sees_the_events_of_a_call_originated_by_send() {
     let watcher = admin()
         .args(["watch", &admin_target(), "--for", "8s"])
@@ -229,7 +229,7 @@ fn watch_sees_the_events_of_a_call_originated_by_send() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn watch_count_with_a_filter_stops_at_the_originate_response_and_json_lines_parse() {
     let action_id = unique_id("json");
     let watcher = admin()
@@ -257,7 +257,7 @@ fn watch_count_with_a_filter_stops_at_the_originate_response_and_json_lines_pars
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn a_list_action_during_a_live_call_prints_its_items() {
     let action_id = unique_id("long");
     let watcher = admin()
@@ -298,7 +298,7 @@ fn a_list_action_during_a_live_call_prints_its_items() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn send_reads_several_actions_from_stdin() {
     let mut child = admin()
         .args(["send", &admin_target()])

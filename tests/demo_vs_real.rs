@@ -1,6 +1,6 @@
 //! The same actions sent to a real Asterisk and to the demo give the same headers in the
 //! same order (values aside). Needs the real server: AMI_TEST_ADDR, AMI_TEST_USER,
-//! AMI_TEST_SECRET (see `../shared/asterisk/real-asterisk.sh env`).
+//! AMI_TEST_SECRET (see `tests/harness/asterisk.sh env`).
 
 mod demo_support;
 
@@ -90,7 +90,7 @@ const ACTIONS: &[&str] = &[
 ];
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn plain_actions_get_the_same_headers_from_both() {
     let real = real();
     let demo = demo_like(&real).await;
@@ -145,7 +145,7 @@ async fn plain_actions_get_the_same_headers_from_both() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn login_with_events_gets_the_same_greeting_events() {
     let real = real();
     let demo = demo_like(&real).await;
@@ -174,7 +174,7 @@ async fn login_with_events_gets_the_same_greeting_events() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn queue_lists_have_the_same_items_as_the_real_queue() {
     let real = real();
     let demo = demo_like(&real).await;
@@ -214,7 +214,7 @@ fn per_channel(events: &[Message]) -> BTreeMap<String, Vec<(String, Vec<String>)
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn an_originated_echo_call_has_the_same_events_per_channel() {
     let real = real();
     let demo = demo_like(&real).await;

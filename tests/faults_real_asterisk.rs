@@ -1,4 +1,4 @@
-//! Faults and load against the real Asterisk (`../shared/asterisk/real-asterisk.sh`):
+//! Faults and load against the real Asterisk (`tests/harness/asterisk.sh`):
 //! nothing lost under a burst of 200 calls (compared with a raw socket reader), and the
 //! server restarting under a live session. Run by `.ci/run` with the `AMI_TEST_*`
 //! variables exported; the restart test also needs `AMI_TEST_ALLOW_RESTART=1`, because
@@ -18,7 +18,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start ../shared/asterisk/real-asterisk.sh and export its env")
+        panic!("{name} is not set: run tests/harness/run-all, or start tests/harness/asterisk.sh and export its env")
     })
 }
 
@@ -122,7 +122,7 @@ fn headline(event: &[u8]) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn a_burst_of_200_calls_reaches_the_session_exactly_as_a_raw_reader_sees_it() {
     const CALLS: usize = 200;
     let _alone = ONE_AT_A_TIME.lock().await;
@@ -225,12 +225,8 @@ async fn a_burst_of_200_calls_reaches_the_session_exactly_as_a_raw_reader_sees_i
 }
 
 fn asterisk_script(action: &str) {
-    let script = std::env::var("AMI_TEST_ASTERISK_SCRIPT").unwrap_or_else(|_| {
-        format!(
-            "{}/../shared/asterisk/real-asterisk.sh",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    });
+    let script = std::env::var("AMI_TEST_ASTERISK_SCRIPT")
+        .unwrap_or_else(|_| format!("{}/tests/harness/asterisk.sh", env!("CARGO_MANIFEST_DIR")));
     let status = std::process::Command::new("bash")
         .arg(&script)
         .arg(action)
@@ -240,7 +236,7 @@ fn asterisk_script(action: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn a_restarted_asterisk_gets_a_reconnect_a_new_login_a_gap_marker_and_later_events() {
     if std::env::var("AMI_TEST_ALLOW_RESTART").as_deref() != Ok("1") {
         eprintln!(
@@ -334,7 +330,7 @@ fn split_events(bytes: &[u8]) -> Vec<Vec<u8>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn a_burst_of_200_calls_reaches_watch_output_exactly_as_a_raw_reader_sees_it() {
     use std::io::Read;
     const CALLS: usize = 200;

@@ -196,7 +196,7 @@ impl Console {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn typed_originate_shows_its_answer_and_filtered_events_above_an_unfinished_line() {
     let (_, secret) = real_asterisk();
     let dir = tempfile::tempdir().unwrap();
@@ -284,7 +284,7 @@ fn typed_originate_shows_its_answer_and_filtered_events_above_an_unfinished_line
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn a_wrong_secret_exits_with_code_4() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Console::start("admin", "not-the-secret", &dir.path().join("history"));
@@ -329,7 +329,7 @@ fn run_piped(user: &str, secret: &str, input: &str) -> (i32, String, String) {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn piped_blocks_are_answered_in_order_and_exit_0() {
     let (_, secret) = real_asterisk();
     let input = "# a comment\nAction: Ping\n\nAction: Originate\nChannel: Local/echo@test\nContext: test\nExten: echo\nPriority: 1\nAsync: true\n\nCoreShowChannels\n";
@@ -350,7 +350,7 @@ fn piped_blocks_are_answered_in_order_and_exit_0() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn piped_error_answers_exit_1_and_bad_blocks_exit_2() {
     let ro_secret = std::env::var("AMI_TEST_RO_SECRET").unwrap_or_else(|_| "ro111".into());
     let (code, stdout, _) = run_piped(
@@ -368,14 +368,14 @@ fn piped_error_answers_exit_1_and_bad_blocks_exit_2() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn piped_with_a_wrong_secret_exits_4() {
     let (code, _, stderr) = run_piped("admin", "wrong", "Action: Ping\n\n");
     assert_eq!(code, 4, "{stderr}");
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn sigterm_logs_off_and_gives_the_terminal_back_cooked() {
     let (_, secret) = real_asterisk();
     let dir = tempfile::tempdir().unwrap();
@@ -406,7 +406,7 @@ fn sigterm_logs_off_and_gives_the_terminal_back_cooked() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn piped_json_format_prints_one_object_per_message() {
     let (_, secret) = real_asterisk();
     let (code, stdout, stderr) = run_piped(
@@ -580,7 +580,7 @@ fn typing_keeps_up_during_an_event_flood() {
 }
 
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn the_amicon_binary_runs_line_mode_with_history_in_the_xdg_state_dir() {
     let (addr, secret) = real_asterisk();
     let home = tempfile::tempdir().unwrap();

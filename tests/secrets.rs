@@ -340,7 +340,7 @@ async fn real_leak_check(auth_method: AuthMethod) {
     let var = |name: &str| {
         std::env::var(name).unwrap_or_else(|_| {
             panic!(
-                "{name} is not set: start ../shared/asterisk/real-asterisk.sh and export its env"
+                "{name} is not set: run tests/harness/run-all, or start tests/harness/asterisk.sh and export its env"
             )
         })
     };
@@ -411,13 +411,13 @@ async fn real_leak_check(auth_method: AuthMethod) {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn a_real_md5_session_leaks_no_secret() {
     real_leak_check(AuthMethod::Md5).await;
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn a_real_plain_session_leaks_no_secret() {
     real_leak_check(AuthMethod::Plain).await;
 }

@@ -1,4 +1,4 @@
-//! The session against the real Asterisk 22 (`../shared/asterisk/real-asterisk.sh`):
+//! The session against the real Asterisk 22 (`tests/harness/asterisk.sh`):
 //! login paths, lists during a live call, `Command` output, TLS, permissions.
 //! Run by `.ci/run`, which starts Asterisk and exports the `AMI_TEST_*` variables.
 
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start ../shared/asterisk/real-asterisk.sh and export its env")
+        panic!("{name} is not set: run tests/harness/run-all, or start tests/harness/asterisk.sh and export its env")
     })
 }
 
@@ -69,7 +69,7 @@ fn logged_in(s: &Stamped) -> bool {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn md5_login_ping_and_versions() {
     let (handle, mut stream) = session::spawn(admin_config());
     let reply = handle
@@ -96,7 +96,7 @@ async fn md5_login_ping_and_versions() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn plain_login_works_and_a_bad_secret_is_an_auth_failure() {
     let mut c = admin_config();
     c.auth = AuthMethod::Plain;
@@ -119,7 +119,7 @@ async fn plain_login_works_and_a_bad_secret_is_an_auth_failure() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn command_output_lines_are_kept() {
     let (handle, _stream) = session::spawn(admin_config());
     let reply = handle
@@ -144,7 +144,7 @@ async fn command_output_lines_are_kept() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn a_list_action_during_a_live_call_collects_its_items_and_call_events_arrive() {
     let (handle, mut stream) = session::spawn(admin_config());
     let originate = Action::new("Originate")
@@ -201,7 +201,7 @@ async fn a_list_action_during_a_live_call_collects_its_items_and_call_events_arr
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn the_readonly_user_is_denied_originate() {
     let mut c = admin_config();
     c.username = env("AMI_TEST_RO_USER");
@@ -225,7 +225,7 @@ async fn the_readonly_user_is_denied_originate() {
 }
 
 #[tokio::test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 async fn tls_with_the_test_ca_logs_in_and_without_it_names_the_certificate_problem() {
     let mut c = admin_config();
     c.endpoint = endpoint("AMI_TEST_TLS_ADDR", true);

@@ -513,7 +513,7 @@ fn originate_and_filter_to_hangup(pty: &mut Pty, user: &str) {
 
 /// `amicon::tui::run` with the real session driver, in a PTY: the whole TUI but the CLI.
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn originate_through_tui_run_shows_the_call_and_filters_to_hangup() {
     let (_, user, _) = asterisk().expect("AMI_TEST_ADDR");
     let mut pty = Pty::harness_mode("real", 0, 120, 30);
@@ -523,7 +523,7 @@ fn originate_through_tui_run_shows_the_call_and_filters_to_hangup() {
 /// Needs the CLI wiring of `amicon USER@HOST:PORT` to `amicon::tui::run` and the session
 /// driver, both owned by the lead.
 #[test]
-#[ignore = "needs a real Asterisk (AMI_TEST_ADDR)"]
+#[ignore = "needs a real Asterisk: run tests/harness/run-all (see README)"]
 fn originate_through_the_real_binary_shows_the_call_and_filters_to_hangup() {
     let (addr, user, secret) = asterisk().expect("AMI_TEST_ADDR");
     let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_amicon"));

@@ -206,16 +206,7 @@ pub struct Status {
     pub closed: bool,
 }
 
-/// Rows and rectangles of the last drawn layout, for mouse clicks and paging.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Regions {
-    pub log: Rect,
-    /// The answer pane (zero-sized when it shows nothing).
-    pub answer: Rect,
-    pub composer: Rect,
-    pub bar: Rect,
-    pub status: Rect,
-}
+pub use crate::layout::Regions;
 
 #[derive(Debug)]
 pub struct App {
@@ -309,7 +300,7 @@ impl App {
 
     /// Lays the screen out for a terminal of this size.
     pub fn resize(&mut self, width: u16, height: u16) {
-        self.regions = crate::ui::layout_with_answer(
+        self.regions = crate::layout::layout_with_answer(
             Rect::new(0, 0, width, height),
             self.bar.is_some(),
             self.answer.rows(height),
@@ -679,7 +670,7 @@ fn pair_response(app: &mut App, response: &crate::ami::Message, action: Option<&
             ));
         }
     }
-    let mut text = crate::ui::clean(text.as_bytes()).into_owned();
+    let mut text = crate::text::clean(text.as_bytes()).into_owned();
     if !ok && app.composer.is_blank() {
         // The block comes back to be fixed, as a shell keeps a failed command line.
         if let Some(block) = app.last_sent.take() {

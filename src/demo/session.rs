@@ -346,26 +346,16 @@ fn timestamp(now: Micros) -> String {
     format!("{}.{:06}", now / 1_000_000, now % 1_000_000)
 }
 
-/// Civil UTC date and time of `now`: (year, month, day, hour, minute, second, ms).
-fn utc(now: Micros) -> (i64, u32, u32, u64, u64, u64, u64) {
-    let secs = now / 1_000_000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (year, month, day) = crate::time::civil_from_days(days);
-    (
-        year,
-        month,
-        day,
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        now / 1000 % 1000,
-    )
+/// `now` as `2026-11-28T19:12:17.685Z`, from which the demo cuts Asterisk's formats.
+fn utc(now: Micros) -> String {
+    crate::time::rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_micros(now))
+        .to_string()
 }
 
+/// `EventTV`: `2026-11-28T19:12:17.685+0000`.
 fn event_tv(now: Micros) -> String {
-    let (y, mo, d, h, mi, s, ms) = utc(now);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}+0000")
+    let text = utc(now);
+    format!("{}+0000", &text[..23])
 }
 
 fn address(addr: SocketAddr) -> String {
@@ -391,9 +381,8 @@ fn core_settings(id: Option<&[u8]>) -> Bytes {
 }
 
 fn core_status(id: Option<&[u8]>, pbx: &Pbx) -> Bytes {
-    let (y, mo, d, h, mi, s, _) = utc(pbx.started());
-    let date = format!("{y:04}-{mo:02}-{d:02}");
-    let time = format!("{h:02}:{mi:02}:{s:02}");
+    let started = utc(pbx.started());
+    let (date, time) = (started[..10].to_string(), started[11..19].to_string());
     let mut w = Writer::response("Success", id, None);
     w.header("CoreStartupDate", &date)
         .header("CoreStartupTime", &time)

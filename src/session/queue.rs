@@ -99,6 +99,7 @@ impl Inner {
 
 impl Publisher {
     pub fn publish(&self, event: SessionEvent) {
+        crate::debug_log::session_event(&event);
         self.publish_batch(std::iter::once(event), SystemTime::now());
     }
 

@@ -11,46 +11,14 @@ pub mod popup;
 pub mod status_bar;
 pub mod theme;
 
-use crate::app::{App, Overlay, Regions};
-use ratatui::layout::{Constraint, Layout, Rect};
+use crate::app::{App, Overlay};
+pub use crate::layout::{layout, layout_with_answer};
+pub use crate::text::clean;
+use ratatui::layout::Rect;
 use ratatui::Frame;
-use std::borrow::Cow;
 use std::time::SystemTime;
 use theme::Theme;
 use unicode_width::UnicodeWidthChar;
-
-/// Rows of the composer, its title line included.
-const COMPOSER_ROWS: u16 = 7;
-
-/// Splits the screen: log on top (the rest), composer, the input bar when open, status.
-pub fn layout(area: Rect, bar_open: bool) -> Regions {
-    layout_with_answer(area, bar_open, 0)
-}
-
-/// [`layout`] with the answer pane, `answer_rows` high, between the log and the composer.
-pub fn layout_with_answer(area: Rect, bar_open: bool, answer_rows: u16) -> Regions {
-    let composer = if area.height >= 16 {
-        COMPOSER_ROWS
-    } else {
-        area.height / 3
-    };
-    let bar = if bar_open { 2 } else { 0 };
-    let [log, answer, composer, bar, status] = Layout::vertical([
-        Constraint::Min(2),
-        Constraint::Length(answer_rows),
-        Constraint::Length(composer),
-        Constraint::Length(bar),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    Regions {
-        log,
-        answer,
-        composer,
-        bar,
-        status,
-    }
-}
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -121,31 +89,6 @@ fn draw_calls(frame: &mut Frame, app: &App, view: &crate::app::calls::CallsView,
     );
 }
 
-/// Bytes from the server as text safe to put on a terminal: invalid UTF-8 as `\xNN`,
-/// control characters (an ESC in a caller name) escaped so they cannot drive the terminal.
-pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
-    let text_ok = std::str::from_utf8(bytes).ok();
-    if let Some(text) = text_ok {
-        if !text.chars().any(|c| c.is_control()) {
-            return Cow::Borrowed(text);
-        }
-    }
-    let mut out = String::with_capacity(bytes.len() + 8);
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02X}"));
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// Bytes from the server decoded with the user's charset, then made terminal-safe.
 pub fn show(bytes: &[u8], charset: crate::format::Charset) -> String {
     clean(charset.decode(bytes).as_bytes()).into_owned()
@@ -197,13 +140,6 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_characters_and_bad_utf8_are_escaped() {
-        assert_eq!(clean(b"plain"), "plain");
-        assert_eq!(clean(b"a\x1b[2Jb"), "a\\u{1b}[2Jb");
-        assert_eq!(clean(b"caf\xe9"), "caf\\xE9");
-    }
 
     #[test]
     fn fit_counts_wide_characters_as_two_columns() {
