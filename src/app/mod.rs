@@ -576,8 +576,13 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                 }
             }
             let internal = internal || link.action_id().is_some_and(crate::complete::is_background);
-            if !internal {
+            if !internal && app.answer.answer.is_some() {
+                let before = app.regions.answer.height;
                 app.answer.observe(&message, &link);
+                let height = app.regions.status.y + app.regions.status.height;
+                if app.answer.rows(height) != before {
+                    app.relayout();
+                }
             }
             let action = link.action_id().and_then(|id| app.log.action_name(id));
             if let crate::session::Link::Response { action_id } = &link {

@@ -509,10 +509,7 @@ fn the_answer_pane_holds_the_whole_command_output() {
     update(&mut app, Msg::Submitted(Ok("c-1".into())));
     update(&mut app, Msg::Session(vec![sent("Command", "c-1")]));
     assert_eq!(app.answer.answer.as_ref().unwrap().action, "Command");
-    assert!(
-        app.regions.answer.height > 0,
-        "the pane opens for the answer"
-    );
+    assert_eq!(app.regions.answer.height, 0, "nothing to show yet");
     let mut headers = vec![
         ("Response", "Success".to_string()),
         ("ActionID", "c-1".to_string()),
@@ -530,6 +527,10 @@ fn the_answer_pane_holds_the_whole_command_output() {
                 action_id: "c-1".into(),
             },
         )]),
+    );
+    assert!(
+        app.regions.answer.height > 0,
+        "the pane opens for the output"
     );
     let Some(answer) = &app.answer.answer else {
         panic!("no answer")
