@@ -54,6 +54,14 @@ enum HelpState {
     Unavailable,
 }
 
+/// What `manager show event NAME` says about one event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventDoc {
+    pub synopsis: String,
+    /// Lower-case header name → the first paragraph of its `[Arguments]` text.
+    pub headers: HashMap<String, String>,
+}
+
 /// One completion candidate: the text to insert and what it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
@@ -81,6 +89,9 @@ pub struct Catalog {
     help: HashMap<String, HelpState>,
     /// This user may not run `Command`, so no per-action help can be had.
     help_denied: bool,
+    /// `manager show event NAME`: per event (lower-case), its headers' descriptions
+    /// (lower-case key → first paragraph); `None` while asked or when the build has none.
+    event_docs: HashMap<String, Option<EventDoc>>,
     channels: BTreeSet<String>,
     queues: BTreeSet<String>,
     endpoints: BTreeSet<String>,
@@ -249,6 +260,54 @@ impl Catalog {
             Some(HelpState::Known(help)) => Some(help),
             _ => None,
         }
+    }
+
+    /// Whether the front end should fetch `manager show event <event>` now (once per
+    /// event; never without the `command` privilege).
+    pub fn needs_event_doc(&mut self, event: &str) -> bool {
+        let key = event.trim().to_ascii_lowercase();
+        if self.help_denied || key.is_empty() || self.event_docs.contains_key(&key) {
+            return false;
+        }
+        if !self.actions.is_empty() && !self.actions.contains_key("command") {
+            return false;
+        }
+        self.event_docs.insert(key, None);
+        true
+    }
+
+    /// Learns an event's documentation from the answer to `manager show event NAME`
+    /// (nothing when the build has no XML docs or the answer is an error).
+    pub fn learn_event_doc_reply(&mut self, event: &str, reply: &Result<Reply, ActionError>) {
+        let key = event.trim().to_ascii_lowercase();
+        let Ok(reply) = reply else {
+            return;
+        };
+        if reply.response.is("Response", "Error") {
+            return;
+        }
+        let text: Vec<String> = match reply.response.legacy_body() {
+            Some(body) => String::from_utf8_lossy(body)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            None => reply
+                .response
+                .get_all("Output")
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect(),
+        };
+        let doc = parse_event_doc(&text);
+        if !doc.headers.is_empty() || !doc.synopsis.is_empty() {
+            self.event_docs.insert(key, Some(doc));
+        }
+    }
+
+    /// The documentation of `event`, once fetched.
+    pub fn event_doc(&self, event: &str) -> Option<&EventDoc> {
+        self.event_docs
+            .get(&event.trim().to_ascii_lowercase())
+            .and_then(Option::as_ref)
     }
 
     /// Whether the help of `action` was asked for and has not arrived yet.
@@ -697,6 +756,58 @@ fn parse_help(text: &[String]) -> ActionHelp {
         }
     }
     help
+}
+
+/// The `[Synopsis]` and the `[Arguments]` paragraphs of `manager show event NAME`.
+fn parse_event_doc(text: &[String]) -> EventDoc {
+    let mut doc = EventDoc::default();
+    let mut section = String::new();
+    let mut current: Option<String> = None;
+    let mut paragraph_done = false;
+    for raw in text {
+        let line = raw.trim_end();
+        if line.trim() == "--END COMMAND--" {
+            break;
+        }
+        if let Some(name) = section_name(line) {
+            section = name.to_ascii_lowercase();
+            current = None;
+            continue;
+        }
+        match section.as_str() {
+            "synopsis" if !line.trim().is_empty() && doc.synopsis.is_empty() => {
+                doc.synopsis = line.trim().to_string();
+            }
+            "arguments" => {
+                if line.trim().is_empty() {
+                    paragraph_done = current.is_some();
+                    continue;
+                }
+                if !line.starts_with(' ') && !line.starts_with('\t') {
+                    current = Some(line.trim().to_ascii_lowercase());
+                    paragraph_done = false;
+                } else if let Some(key) = &current {
+                    if !paragraph_done {
+                        let d = doc.headers.entry(key.clone()).or_default();
+                        if !d.is_empty() {
+                            d.push(' ');
+                        }
+                        d.push_str(line.trim());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    doc
+}
+
+/// Asks the server for one event's documentation; feed the result to
+/// [`Catalog::learn_event_doc_reply`].
+pub async fn fetch_event_doc(handle: &SessionHandle, event: &str) -> Result<Reply, ActionError> {
+    let request =
+        background_action(handle, "Command").with("Command", format!("manager show event {event}"));
+    handle.request(request).await
 }
 
 /// Whether an ActionID belongs to one of the catalog's own background requests.
@@ -1170,6 +1281,34 @@ mod tests {
             ("ObjectName", "trunk"),
         ]));
         assert!(texts(&iax.complete("Action: SIPshowpeer\nPeer: ", 1, 6)).is_empty());
+    }
+
+    #[test]
+    fn event_documentation_is_read_from_both_servers() {
+        for server in ["16", "22"] {
+            let mut c = Catalog::new();
+            assert!(c.needs_event_doc("Hangup"));
+            assert!(!c.needs_event_doc("hangup"), "asked once");
+            let reply = Ok(Reply {
+                action_id: "help-1".into(),
+                response: real_help(server, "event-Hangup"),
+                items: Vec::new(),
+                complete: None,
+            });
+            c.learn_event_doc_reply("Hangup", &reply);
+            let doc = c.event_doc("Hangup").expect("documented");
+            assert_eq!(
+                doc.synopsis, "Raised when a channel is hung up.",
+                "{server}"
+            );
+            assert!(
+                doc.headers["channelstate"]
+                    .starts_with("A numeric code for the channel's current state"),
+                "Asterisk {server}: {:?}",
+                doc.headers.get("channelstate")
+            );
+            assert!(doc.headers.contains_key("cause"), "{server}");
+        }
     }
 
     #[test]

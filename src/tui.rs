@@ -115,6 +115,10 @@ impl SessionPort for SessionHandle {
                     let reply = complete::fetch_action_help(&handle, &name).await;
                     Msg::ActionHelp { name, reply }
                 }
+                Background::EventDoc(name) => {
+                    let reply = complete::fetch_event_doc(&handle, &name).await;
+                    Msg::EventDoc { name, reply }
+                }
             }
         }))
     }

@@ -135,6 +135,24 @@ impl Answer {
         }
     }
 
+    /// Whether the composer's title already says all of it (`Originate → Success:
+    /// Originate successfully queued`), or nothing came yet: the pane then stays shut and
+    /// the log keeps its rows. Cheap: it does not build the table.
+    pub fn fits_in_a_title(&self) -> bool {
+        if self.pinned {
+            return false;
+        }
+        let Some(response) = &self.response else {
+            return true;
+        };
+        !response.is("Response", "Error")
+            && !self.is_list
+            && self.items.is_empty()
+            && response.legacy_body().is_none()
+            && response.get("Output").is_none()
+            && response.len() <= 4
+    }
+
     pub fn is_error(&self) -> bool {
         self.response
             .as_ref()
@@ -222,7 +240,7 @@ fn table(items: &[Message]) -> Shape {
 #[derive(Clone, Debug, Default)]
 pub struct AnswerPane {
     pub answer: Option<Answer>,
-    /// The user hid it (F6).
+    /// The user hid it (Alt-A).
     pub hidden: bool,
     /// Rows scrolled down from the top of the answer.
     pub scroll: u16,
@@ -234,7 +252,8 @@ impl AnswerPane {
     /// Rows of the pane (its title included) on a screen `height` rows high; 0 when
     /// there is nothing to show, it is hidden, or the screen is too small.
     pub fn rows(&self, height: u16) -> u16 {
-        if self.hidden || self.answer.is_none() || height < 18 {
+        let shut = self.answer.as_ref().is_none_or(Answer::fits_in_a_title);
+        if self.hidden || shut || height < 18 {
             return 0;
         }
         let base: i32 = if height >= 34 { 12 } else { 6 };
@@ -395,6 +414,13 @@ mod tests {
         let mut pane = AnswerPane::default();
         assert_eq!(pane.rows(40), 0);
         pane.expect("Ping", "1");
+        assert_eq!(pane.rows(40), 0, "nothing to show yet");
+        let pong = response(&[("Response", "Success"), ("ActionID", "1"), ("Ping", "Pong")]);
+        pane.observe(&pong, &link_response("1"));
+        assert_eq!(pane.rows(40), 0, "the composer's title says it all");
+        pane.expect("Command", "2");
+        let output = response(&[("Response", "Success"), ("ActionID", "2"), ("Output", "x")]);
+        pane.observe(&output, &link_response("2"));
         assert_eq!(pane.rows(40), 12);
         assert_eq!(pane.rows(24), 6);
         assert_eq!(pane.rows(10), 0);

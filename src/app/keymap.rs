@@ -100,7 +100,7 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "filter bar (Enter applies, empty clears)",
     ),
     (
-        "F2 / F3 / F6",
+        "F2 / F3 / Alt-A",
         "anywhere",
         "hide noise (VarSet, Newexten...) / own only / answer",
     ),

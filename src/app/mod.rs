@@ -88,6 +88,11 @@ pub enum Msg {
         name: String,
         reply: Result<crate::session::Reply, ActionError>,
     },
+    /// The answer to [`Background::EventDoc`].
+    EventDoc {
+        name: String,
+        reply: Result<crate::session::Reply, ActionError>,
+    },
     /// `amicon open --step` has no entry left.
     StepEnd,
     /// Recording started (`Some(file)`), stopped (`None`), or failed (and stopped).
@@ -170,6 +175,8 @@ pub enum Background {
     ActionList,
     /// `manager show command <name>`: one action's parameters.
     ActionHelp(String),
+    /// `manager show event <name>`: one event's header documentation (detail view).
+    EventDoc(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -424,6 +431,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.catalog.learn_help_reply(&name, &reply);
             Vec::new()
         }
+        Msg::EventDoc { name, reply } => {
+            app.catalog.learn_event_doc_reply(&name, &reply);
+            Vec::new()
+        }
         Msg::Submitted(Err(error)) => {
             app.sent_block = None;
             app.composer.problem = Some(format!("not sent: {error}"));
@@ -613,8 +624,13 @@ fn apply_session_event(app: &mut App, stamped: Stamped, cmds: &mut Vec<Cmd>) {
                 }
             }
             let internal = internal || link.action_id().is_some_and(crate::complete::is_background);
-            if !internal {
+            if !internal && app.answer.answer.is_some() {
+                let before = app.regions.answer.height;
                 app.answer.observe(&message, &link);
+                let height = app.regions.status.y + app.regions.status.height;
+                if app.answer.rows(height) != before {
+                    app.relayout();
+                }
             }
             let action = link.action_id().and_then(|id| app.log.action_name(id));
             if let crate::session::Link::Response { action_id } = &link {
@@ -949,13 +965,13 @@ fn key_input(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     }
 }
 
-/// F6 hides or shows the answer pane, Alt-Up / Alt-Down resize it, PgUp / PgDn in the
+/// Alt-A hides or shows the answer pane (F6 is the channels table), Alt-Up / Alt-Down resize it, PgUp / PgDn in the
 /// composer scroll it. True when the key was one of those.
 fn answer_key(app: &mut App, key: &KeyEvent) -> bool {
     use crossterm::event::{KeyCode, KeyModifiers};
     let alt = key.modifiers.contains(KeyModifiers::ALT);
     match key.code {
-        KeyCode::F(6) => {
+        KeyCode::Char('a') if alt => {
             app.answer.hidden = !app.answer.hidden;
             if app.answer.answer.is_none() {
                 app.notify(
@@ -1268,8 +1284,20 @@ fn log_action(app: &mut App, action: KeyAction) -> Vec<Cmd> {
         KeyAction::First => app.log.select_first(rows),
         KeyAction::Follow => app.log.resume_follow(),
         KeyAction::Detail => {
-            if let Some((seq, _)) = app.log.selected() {
+            if let Some((seq, entry)) = app.log.selected() {
+                // The event's header documentation, from the running server (once).
+                let event = entry
+                    .message()
+                    .and_then(|m| m.get_str("Event"))
+                    .map(|e| e.into_owned());
                 app.overlay = Some(Overlay::Detail { seq, scroll: 0 });
+                if app.options.replay.is_none() {
+                    if let Some(event) = event {
+                        if app.catalog.needs_event_doc(&event) {
+                            return vec![Cmd::Fetch(Background::EventDoc(event))];
+                        }
+                    }
+                }
             }
         }
         KeyAction::OpenSearch => open_bar(app, BarKind::Search),

@@ -524,10 +524,7 @@ fn the_answer_pane_holds_the_whole_command_output() {
     update(&mut app, Msg::Submitted(Ok("c-1".into())));
     update(&mut app, Msg::Session(vec![sent("Command", "c-1")]));
     assert_eq!(app.answer.answer.as_ref().unwrap().action, "Command");
-    assert!(
-        app.regions.answer.height > 0,
-        "the pane opens for the answer"
-    );
+    assert_eq!(app.regions.answer.height, 0, "nothing to show yet");
     let mut headers = vec![
         ("Response", "Success".to_string()),
         ("ActionID", "c-1".to_string()),
@@ -546,6 +543,10 @@ fn the_answer_pane_holds_the_whole_command_output() {
             },
         )]),
     );
+    assert!(
+        app.regions.answer.height > 0,
+        "the pane opens for the output"
+    );
     let Some(answer) = &app.answer.answer else {
         panic!("no answer")
     };
@@ -553,11 +554,17 @@ fn the_answer_pane_holds_the_whole_command_output() {
         super::answer::Shape::Output(lines) => assert_eq!(lines.len(), 30),
         other => panic!("{other:?}"),
     }
-    // PgDn in the composer scrolls the pane; F6 hides it and gives the rows back.
+    // PgDn in the composer scrolls the pane; Alt-A hides it and gives the rows back.
     update(&mut app, key(KeyCode::PageDown));
     assert!(app.answer.scroll > 0);
     let log_rows = app.regions.log.height;
-    update(&mut app, key(KeyCode::F(6)));
+    update(
+        &mut app,
+        Msg::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char('a'),
+            KeyModifiers::ALT,
+        ))),
+    );
     assert_eq!(app.regions.answer.height, 0);
     assert!(app.regions.log.height > log_rows);
 }
@@ -935,4 +942,70 @@ fn a_first_connection_that_fails_says_cannot_connect_and_a_later_one_connection_
     };
     update(&mut app, Msg::Session(vec![logged_in, retry()]));
     assert!(last(&app).starts_with("connection lost"), "{}", last(&app));
+}
+
+#[test]
+fn the_detail_view_asks_for_and_shows_the_servers_event_documentation() {
+    let mut app = app();
+    update(
+        &mut app,
+        Msg::Session(vec![received(
+            Message::from_headers(&[
+                ("Event", "Hangup"),
+                ("Channel", "PJSIP/alice-1"),
+                ("ChannelState", "6"),
+                ("Cause", "21"),
+            ]),
+            Link::Unsolicited,
+        )]),
+    );
+    update(&mut app, key(KeyCode::BackTab));
+    update(&mut app, key(KeyCode::Up));
+    let cmds = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![Cmd::Fetch(Background::EventDoc("Hangup".into()))]
+    );
+    let doc = Message::from_headers(&[
+        ("Response", "Success"),
+        ("Message", "Command output follows"),
+        ("Output", "[Synopsis]"),
+        ("Output", "Raised when a channel is hung up."),
+        ("Output", "[Arguments]"),
+        ("Output", "Cause"),
+        (
+            "Output",
+            "    A numeric cause code for why the channel was hung up.",
+        ),
+    ]);
+    update(
+        &mut app,
+        Msg::EventDoc {
+            name: "Hangup".into(),
+            reply: Ok(crate::session::Reply {
+                action_id: "x".into(),
+                response: doc,
+                items: Vec::new(),
+                complete: None,
+            }),
+        },
+    );
+    let (_, entry) = app.log.selected().unwrap();
+    let theme = crate::ui::theme::Theme::new(true);
+    let text: Vec<String> = crate::ui::detail::detail_lines(&app, &entry.item, &theme)
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    assert!(
+        text.contains(&"ChannelState: 6  (Up)".to_string()),
+        "{text:#?}"
+    );
+    assert!(
+        text.contains(&"Cause: 21  (Call Rejected)".to_string()),
+        "{text:#?}"
+    );
+    assert!(
+        text.contains(&"Cause: A numeric cause code for why the channel was hung up.".to_string()),
+        "{text:#?}"
+    );
 }

@@ -140,7 +140,7 @@ pub fn draw(frame: &mut Frame, pane: &AnswerPane, area: Rect, theme: &Theme) {
                 },
             ),
             Span::styled(more, theme.dim()),
-            Span::styled(" PgUp/PgDn scroll, F6 hide ", theme.dim()),
+            Span::styled(" PgUp/PgDn scroll, Alt-A hide ", theme.dim()),
         ]));
     frame.render_widget(
         Paragraph::new(lines)

@@ -76,6 +76,31 @@ pub fn detail_lines<'a>(app: &App, item: &Item, theme: &Theme) -> Vec<Line<'a>> 
         })
         .collect();
 
+    if let Some(doc) = event.as_deref().and_then(|e| app.catalog.event_doc(e)) {
+        let documented: Vec<(String, &String)> = message
+            .headers()
+            .filter_map(|(k, _)| {
+                let key = String::from_utf8_lossy(k).into_owned();
+                doc.headers.get(&key.to_ascii_lowercase()).map(|d| (key, d))
+            })
+            .collect();
+        if !documented.is_empty() || !doc.synopsis.is_empty() {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                format!(
+                    "── the server's documentation: {} ──",
+                    clean(doc.synopsis.as_bytes())
+                ),
+                theme.dim(),
+            ));
+            for (key, text) in documented {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{}: ", clean(key.as_bytes())), theme.key()),
+                    Span::styled(clean(text.as_bytes()).into_owned(), theme.dim()),
+                ]));
+            }
+        }
+    }
     if !output.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
