@@ -115,7 +115,7 @@ fn open_shows_an_asterisk_11_transcript_as_one_call_with_its_ladder() {
     let mut pty = Pty::open(&["tests/fixtures/vectors/legacy/asterisk11-sip-call.txt"]);
     pty.expect("Cause-txt");
     pty.send(b"\x1b[15~"); // F5
-    // Caller and callee have their own columns in the calls table.
+                           // Caller and callee have their own columns in the calls table.
     pty.expect("Alice <1001>     Bob <1002>");
     pty.expect("1 ended");
     pty.send(b"\r"); // the call's detail

@@ -5,8 +5,8 @@
 //! action, copy to the clipboard, save a file, quit), so every behaviour can be tested
 //! without a terminal or a server.
 
-pub mod call_selection;
 pub mod answer;
+pub mod call_selection;
 pub mod calls;
 pub mod command_line;
 pub mod composer;

@@ -1,9 +1,9 @@
 //! Drawing: one file per screen region, each a function of `&App` and a `Frame`.
 //! Nothing here changes the application's state.
 
+pub mod answer;
 pub mod call_detail;
 pub mod calls_list;
-pub mod answer;
 pub mod command_bar;
 pub mod composer;
 pub mod detail;
