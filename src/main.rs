@@ -45,21 +45,36 @@ fn main() {
 /// definition that parses the command line.
 fn print_completions(shell: clap_complete::Shell) -> i32 {
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "amicon", &mut std::io::stdout());
-    cmd::EXIT_OK
+    // Into a buffer: clap_complete panics on a write error, and stdout may be a closed pipe.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "amicon", &mut script);
+    print_all(&script, "completions")
 }
 
 /// `amicon man`: the man page (roff) for `man -l -` or a package's man1 folder.
 fn print_man_page() -> i32 {
-    let command = Cli::command();
-    match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+    let mut page = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+        eprintln!("amicon man: {e}");
+        return cmd::EXIT_USAGE;
+    }
+    print_all(&page, "man")
+}
+
+/// Writes generated text to stdout; a reader that stopped early (`| head`) is no error.
+fn print_all(bytes: &[u8], what: &str) -> i32 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => cmd::EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => cmd::EXIT_OK,
         Err(e) => {
-            eprintln!("amicon man: {e}");
-            cmd::EXIT_CANNOT_CONNECT
+            eprintln!("amicon {what}: cannot write to stdout: {e}");
+            cmd::EXIT_USAGE
         }
     }
 }
+
 /// `amicon demo`: start the simulated PBX in this process and open a console on it.
 async fn demo(args: amicon::cli::DemoArgs) -> i32 {
     if !args.line && !amicon::tui::has_terminal() {

@@ -63,6 +63,18 @@ fn completions_are_printed_for_every_shell() {
 }
 
 #[test]
+fn a_reader_that_stops_early_is_no_panic() {
+    for args in [&["completions", "bash"][..], &["man"]] {
+        let mut child = amicon().args(args).spawn().expect("spawn amicon");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn the_man_page_is_roff_on_stdout() {
     let out = run(amicon().arg("man"));
     assert!(out.status.success(), "{}", text(&out.stderr));

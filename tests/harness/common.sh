@@ -170,18 +170,19 @@ real_asterisk_test_binaries() {
 
 # Every test tier: the whole suite (ignored tests included) against the first Asterisk
 # version, then every real-Asterisk test binary's ignored tests against each other one.
+# --no-fail-fast: every test binary runs, so a tier lists all of its failures.
 run_test_tiers() {
   local first=1 version binary
   local -a args
   for version in $HARNESS_VERSIONS; do
     use_asterisk "$version"
     if [ $first = 1 ]; then
-      tier "all tests, Asterisk $version" cargo test --locked -- --include-ignored
+      tier "all tests, Asterisk $version" cargo test --locked --no-fail-fast -- --include-ignored
       first=0
     else
       args=()
       for binary in $(real_asterisk_test_binaries); do args+=(--test "$binary"); done
-      tier "real-Asterisk tests, Asterisk $version" cargo test --locked "${args[@]}" -- --ignored
+      tier "real-Asterisk tests, Asterisk $version" cargo test --locked --no-fail-fast "${args[@]}" -- --ignored
     fi
   done
 }
