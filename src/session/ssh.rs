@@ -278,7 +278,12 @@ pub fn describe_failure(destination: &str, endpoint: &Endpoint, said: &str) -> S
             ),
             false,
         )
-    } else if lower.contains("open failed") || lower.contains("connect failed") {
+    } else if lower.contains("open failed")
+        || lower.contains("connect failed")
+        // What `ssh -W` alone says of it when the client's LogLevel hides the channel
+        // error (LogLevel ERROR or QUIET in ~/.ssh/config).
+        || lower.contains("stdio forwarding failed")
+    {
         (
             format!(
                 "ssh reached {destination}, but {destination} could not connect to {endpoint} \
@@ -413,6 +418,11 @@ mod tests {
             ),
             (
                 "channel 0: open failed: connect failed: Connection refused",
+                "could not connect to 127.0.0.1:5038",
+                true,
+            ),
+            (
+                "stdio forwarding failed",
                 "could not connect to 127.0.0.1:5038",
                 true,
             ),
