@@ -487,7 +487,15 @@ fn originate_and_filter_to_hangup(pty: &mut Pty, user: &str) {
     pty.send(
         b"\rChannel: Local/echo@test\rContext: test\rExten: echo\rPriority: 1\rAsync: true\r\r",
     );
-    pty.expect("Originate Success");
+    // The answer is in the log and in the composer's title; on a busy server (16 sends
+    // TestEvents too) the same batch of events can push the log line off the screen
+    // before it is ever drawn, while the title keeps it.
+    if let Err(screen) = pty.wait_for(
+        |s| s.contains("Originate Success") || s.contains("Originate → Success"),
+        Duration::from_secs(15),
+    ) {
+        panic!("the Originate's Success never appeared; the screen:\n{screen}");
+    }
     pty.expect("Newchannel");
     // The echo extension answers, waits 2 s and hangs up.
     pty.expect("Hangup ");
