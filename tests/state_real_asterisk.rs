@@ -594,6 +594,12 @@ async fn after_an_asterisk_restart_calls_from_before_end_as_gone_during_the_gap(
         }
     });
     let gaps = state.gaps();
+    // The channel list of the login before the crash stays `Complete` until the new
+    // one is asked: wait for a list completed after it, not for any completed list.
+    let before = match state.list_status(ListKind::Channels) {
+        Some(ListStatus::Complete { at, .. }) => *at,
+        other => panic!("the first snapshot did not complete: {other:?}"),
+    };
     feed_until(
         &mut state,
         &mut stream,
@@ -603,7 +609,7 @@ async fn after_an_asterisk_restart_calls_from_before_end_as_gone_during_the_gap(
             s.gaps() > gaps
                 && matches!(
                     s.list_status(ListKind::Channels),
-                    Some(ListStatus::Complete { .. })
+                    Some(ListStatus::Complete { at, .. }) if *at > before
                 )
         },
     )
