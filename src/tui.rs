@@ -181,6 +181,13 @@ pub async fn run_cli(args: &crate::cli::ConnectArgs, record: Option<PathBuf>) ->
 /// How many times a refused login is asked again on the normal screen, like ssh.
 pub const LOGIN_TRIES: u32 = 3;
 
+/// How long the login may take on the normal screen before the console goes full
+/// screen anyway. Asterisk answers a refused login after a one-second pause
+/// (`main/manager.c`), so this leaves room for that on a slow link; a server that is
+/// slower still (or silent) is better watched on the full screen, which shows the
+/// session logging in, than on a blank terminal.
+pub const LOGIN_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The outcome of [`log_in_first`].
 pub enum FirstLogin {
     /// Logged in, or the server is away and the session keeps trying (the screen says
@@ -204,7 +211,9 @@ pub async fn log_in_first(config: &mut SessionConfig, can_ask: bool) -> FirstLog
     loop {
         let (handle, mut stream) = session::spawn(config.clone());
         let mut seen = Vec::new();
-        let reason = match first_outcome(&mut stream, &mut seen).await {
+        let outcome =
+            tokio::time::timeout(LOGIN_FIRST_WAIT, first_outcome(&mut stream, &mut seen)).await;
+        let reason = match outcome.unwrap_or(None) {
             None => {
                 return FirstLogin::Up {
                     handle,

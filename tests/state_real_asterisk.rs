@@ -623,6 +623,17 @@ async fn after_an_asterisk_restart_calls_from_before_end_as_gone_during_the_gap(
         );
         assert!(!state.calls().call_of_uniqueid(u).unwrap().is_live());
     }
+    // The script's `start` waits for Asterisk to be fully booted, and a session that
+    // got in before that may be dropped once more (seen on 16): wait for it to be back
+    // before asking Asterisk's own list.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while handle.request(Action::new("Ping")).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no session after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let asterisk = asterisk_channels(&handle).await;
     assert!(state.channel_count() <= asterisk.len() + 2);
     handle.logoff().await;
